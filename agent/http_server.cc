@@ -1,0 +1,142 @@
+#include "agent/http_server.h"
+
+#include <civetweb.h>
+#include <prometheus/text_serializer.h>
+#include <spdlog/spdlog.h>
+
+#include <cstring>
+#include <sstream>
+
+namespace ibpath {
+
+Result<std::string> CivetListeningPorts(const std::string& listen_address, bool ipv6_supported) {
+  const auto colon = listen_address.rfind(':');
+  if (colon == std::string::npos || colon + 1 == listen_address.size()) {
+    return Status::InvalidArgument("listen address '" + listen_address + "' has no port");
+  }
+  const std::string host = listen_address.substr(0, colon);
+  const std::string port = listen_address.substr(colon + 1);
+  for (char c : port) {
+    if (c < '0' || c > '9') {
+      return Status::InvalidArgument("listen address '" + listen_address + "' has a bad port");
+    }
+  }
+  if (host.empty()) return (ipv6_supported ? "+" : "") + port;  // "+": IPv4 and IPv6
+  if (host.front() == '[') {
+    if (!ipv6_supported) {
+      return Status::InvalidArgument("IPv6 address '" + host +
+                                     "' but this CivetWeb has no IPv6 support");
+    }
+    return host + ":" + port;
+  }
+  return host + ":" + port;
+}
+
+Result<std::unique_ptr<HttpServer>> HttpServer::Start(const Options& options,
+                                                      const prometheus::Collectable* metrics) {
+  auto server = std::unique_ptr<HttpServer>(new HttpServer(options, metrics));
+  auto ports = CivetListeningPorts(options.listen_address, mg_check_feature(8) != 0);
+  if (!ports.ok()) return ports.status();
+  mg_init_library(0);
+  const char* civet_options[] = {
+      "listening_ports", ports->c_str(),
+      // Enough workers that a slow scraper cannot starve Prometheus; the
+      // registry makes concurrent scrapes share one collection anyway.
+      "num_threads", "8",
+      "request_timeout_ms", "10000",
+      "enable_keep_alive", "yes",
+      nullptr,
+  };
+  mg_callbacks callbacks{};
+  // CivetWeb logs to stderr by default; route its complaints through spdlog.
+  callbacks.log_message = [](const mg_connection*, const char* message) {
+    spdlog::warn("http: {}", message);
+    return 1;
+  };
+  mg_init_data init{};
+  init.callbacks = &callbacks;
+  init.user_data = server.get();
+  init.configuration_options = civet_options;
+  char error_text[256] = {};
+  unsigned error_code = 0;
+  mg_error_data error{};
+  error.code = &error_code;
+  error.text = error_text;
+  error.text_buffer_size = sizeof(error_text);
+  server->ctx_ = mg_start2(&init, &error);
+  if (server->ctx_ == nullptr) {
+    return Status::Unavailable("cannot listen on " + options.listen_address + ": " +
+                               (error_text[0] ? error_text : "unknown error"));
+  }
+  mg_set_request_handler(server->ctx_, "/", &HttpServer::Handle, server.get());
+  return server;
+}
+
+HttpServer::~HttpServer() {
+  if (ctx_ != nullptr) mg_stop(ctx_);
+}
+
+std::vector<std::string> HttpServer::Ports() const {
+  std::vector<std::string> out;
+  mg_server_port ports[8];
+  int n = mg_get_server_ports(ctx_, 8, ports);
+  for (int i = 0; i < n; ++i) {
+    const char* fam = ports[i].protocol == 1 ? "ipv4" : ports[i].protocol == 2 ? "ipv6" : "ipv4+ipv6";
+    out.push_back(std::string(fam) + " port " + std::to_string(ports[i].port));
+  }
+  return out;
+}
+
+int HttpServer::Handle(mg_connection* conn, void* self) {
+  return static_cast<HttpServer*>(self)->HandleRequest(conn);
+}
+
+namespace {
+
+void Send(mg_connection* conn, int status, const char* content_type, const std::string& body,
+          bool head) {
+  mg_printf(conn,
+            "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
+            "Cache-Control: no-store\r\n\r\n",
+            status, mg_get_response_code_text(conn, status), content_type, body.size());
+  if (!head) mg_write(conn, body.data(), body.size());
+}
+
+}  // namespace
+
+int HttpServer::HandleRequest(mg_connection* conn) {
+  const mg_request_info* req = mg_get_request_info(conn);
+  const std::string uri = req->local_uri ? req->local_uri : "";
+  const std::string method = req->request_method ? req->request_method : "";
+  const bool head = method == "HEAD";
+  if (method != "GET" && !head) {
+    Send(conn, 405, "text/plain; charset=utf-8", "method not allowed\n", false);
+    return 405;
+  }
+  if (uri == options_.telemetry_path) {
+    std::ostringstream body;
+    prometheus::TextSerializer().Serialize(body, metrics_->Collect());
+    Send(conn, 200, "text/plain; version=0.0.4; charset=utf-8", body.str(), head);
+    return 200;
+  }
+  if (uri == "/healthz") {
+    Send(conn, 200, "text/plain; charset=utf-8", "ok\n", head);
+    return 200;
+  }
+  if (uri == "/") {
+    std::string page =
+        "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>ibpath-agent</title></head>\n"
+        "<body><h1>ibpath-agent</h1>\n<p>Watches whether Alluxio data travels over the "
+        "InfiniBand fabric. Version " +
+        options_.version +
+        ".</p>\n<ul>\n<li><a href=\"" + options_.telemetry_path + "\">" +
+        options_.telemetry_path + "</a>: Prometheus metrics</li>\n"
+        "<li><a href=\"/healthz\">/healthz</a>: liveness</li>\n</ul>\n</body></html>\n";
+    Send(conn, 200, "text/html; charset=utf-8", page, head);
+    return 200;
+  }
+  Send(conn, 404, "text/plain; charset=utf-8", "not found; see /\n", head);
+  return 404;
+}
+
+}  // namespace ibpath

@@ -1,0 +1,137 @@
+// ibpath-agent: watches whether Alluxio data really travels over the
+// InfiniBand (IPoIB) fabric and exports what it sees to Prometheus.
+#include <signal.h>
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "agent/collector_registry.h"
+#include "agent/flags.h"
+#include "agent/http_server.h"
+#include "collectors/advertised_hosts.h"
+#include "collectors/alluxio_config_state.h"
+#include "collectors/alluxio_conn_collector.h"
+#include "collectors/datapath_collector.h"
+#include "collectors/netdev_collector.h"
+
+#ifndef IBPATH_VERSION
+#define IBPATH_VERSION "0.0.0-dev"
+#endif
+
+namespace ibpath {
+namespace {
+
+constexpr auto kHousekeepingPeriod = std::chrono::seconds(2);
+constexpr auto kResolvePeriod = std::chrono::seconds(30);
+
+int Fail(const std::string& message) {
+  std::fprintf(stderr, "ibpath-agent: error: %s\n", message.c_str());
+  return 2;
+}
+
+int Run(int argc, char** argv) {
+  std::vector<std::string> args(argv + 1, argv + argc);
+  Result<Flags> parsed = ParseFlags(args);
+  if (!parsed.ok()) return Fail(parsed.status().message());
+  const Flags& flags = *parsed;
+  if (flags.show_help) {
+    std::fputs(FlagsHelp().c_str(), stdout);
+    return 0;
+  }
+  if (flags.show_version) {
+    std::printf("ibpath-agent %s\n", IBPATH_VERSION);
+    return 0;
+  }
+
+  auto logger = spdlog::stderr_color_mt("ibpath");
+  spdlog::set_default_logger(logger);
+  spdlog::set_level(spdlog::level::from_str(flags.log_level));
+  spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e%z %^%l%$ %v");
+
+  // Signals are taken synchronously by the main loop; block them before any
+  // thread starts so that no other thread receives them.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGHUP);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  const std::string conf_path = LocateAlluxioSiteProperties(
+      flags.alluxio_conf,
+      [](const char* name) -> std::optional<std::string> {
+        const char* v = std::getenv(name);
+        return v ? std::optional<std::string>(v) : std::nullopt;
+      },
+      [](const std::string& p) { return access(p.c_str(), F_OK) == 0; });
+  AlluxioConfigState config(conf_path);
+  if (Status s = config.Reload(); !s.ok()) return Fail(s.message());
+  if (conf_path.empty()) {
+    spdlog::info("no alluxio-site.properties found; judging against Alluxio's defaults");
+  }
+
+  AdvertisedHosts advertised;
+  advertised.Refresh(config.Current()->advertised_hosts);
+
+  NetdevCollector netdev;
+  DatapathCollector datapath(flags.datapath_devices, &config, &advertised);
+  AlluxioConnCollector connections(flags.datapath_devices, &config);
+  connections.Start();
+
+  CollectorRegistry registry(flags.scrape_min_interval, IBPATH_VERSION);
+  registry.Register("netdev", &netdev);
+  registry.Register("datapath", &datapath);
+  registry.Register("alluxio_connections", &connections);
+
+  HttpServer::Options web;
+  web.listen_address = flags.web_listen_address;
+  web.telemetry_path = flags.web_telemetry_path;
+  web.version = IBPATH_VERSION;
+  auto server = HttpServer::Start(web, &registry);
+  if (!server.ok()) {
+    spdlog::error("{}", server.status().message());
+    return 1;
+  }
+  for (const std::string& p : (*server)->Ports()) {
+    spdlog::info("listening on {} ({}{})", p, flags.web_listen_address, flags.web_telemetry_path);
+  }
+
+  auto last_resolve = std::chrono::steady_clock::now();
+  for (;;) {
+    timespec timeout{std::chrono::duration_cast<std::chrono::seconds>(kHousekeepingPeriod).count(),
+                     0};
+    int sig = sigtimedwait(&signals, nullptr, &timeout);
+    if (sig == SIGTERM || sig == SIGINT) {
+      spdlog::info("received {}, shutting down", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+      break;
+    }
+    bool refresh = false;
+    if (sig == SIGHUP) {
+      spdlog::info("SIGHUP: re-reading the Alluxio configuration");
+      config.Reload();
+      refresh = true;
+    } else {
+      refresh = config.ReloadIfChanged();
+    }
+    const auto now = std::chrono::steady_clock::now();
+    if (refresh || now - last_resolve >= kResolvePeriod) {
+      advertised.Refresh(config.Current()->advertised_hosts);
+      last_resolve = now;
+    }
+  }
+  server->reset();
+  connections.Stop();
+  return 0;
+}
+
+}  // namespace
+}  // namespace ibpath
+
+int main(int argc, char** argv) { return ibpath::Run(argc, argv); }

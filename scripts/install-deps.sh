@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Installs everything ibpath needs to build, run and test, from Debian 12 packages only.
+# Idempotent: safe to run on every CI run and every fresh machine.
+set -euo pipefail
+
+packages=(
+  # build
+  build-essential cmake pkg-config clang-format
+  # libraries the agent links
+  prometheus-cpp-dev libcivetweb-dev
+  libnl-3-dev libnl-route-3-dev libnl-idiag-3-dev
+  libibumad-dev libspdlog-dev libfmt-dev
+  # tests
+  libgtest-dev libgmock-dev googletest
+  # real tools the tests drive: promtool, iproute2 (ip netns), ss, curl
+  prometheus iproute2 curl procps
+)
+
+sudo=""
+if [ "$(id -u)" -ne 0 ]; then sudo="sudo"; fi
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "install-deps: all ${#packages[@]} packages present"
+  exit 0
+fi
+echo "install-deps: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get update -qq
+$sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
