@@ -13,7 +13,7 @@ packages=(
   # tests
   libgtest-dev libgmock-dev googletest
   # real tools the tests drive: promtool, iproute2 (ip netns), ss, curl
-  prometheus iproute2 curl procps
+  prometheus iproute2 curl procps python3
 )
 
 sudo=""

@@ -40,7 +40,11 @@ Result<std::unique_ptr<TcpDiag>> TcpDiag::Open() {
   // Dumps of tens of thousands of sockets arrive in bursts; a larger receive
   // buffer avoids ENOBUFS while we parse.
   nl_socket_set_buffer_size(sock, 4 << 20, 0);
+  // Dump batches are at most 32 KiB (the kernel's skb size for netlink
+  // dumps); a 64 KiB buffer holds any batch, so libnl's extra MSG_PEEK read
+  // per batch to size the buffer is pure overhead.
   nl_socket_set_msg_buf_size(sock, 64 << 10);
+  nl_socket_disable_msg_peek(sock);
   return std::unique_ptr<TcpDiag>(new TcpDiag(sock));
 }
 
