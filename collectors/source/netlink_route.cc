@@ -134,6 +134,11 @@ Result<std::unique_ptr<RouteNetlink>> RouteNetlink::Open() {
     nl_socket_free(sock);
     return NlError(err, "rtnetlink: connect");
   }
+  // nl_send_auto() asks for an ACK by default. LookupRoute stops reading at
+  // the route itself, so the ACK would stay queued and the next dump on this
+  // socket would take it for its end and return nothing. Errors are always
+  // sent, so nothing is lost by not asking.
+  nl_socket_disable_auto_ack(sock);
   return std::unique_ptr<RouteNetlink>(new RouteNetlink(sock));
 }
 

@@ -45,6 +45,8 @@ Result<std::unique_ptr<TcpDiag>> TcpDiag::Open() {
   // per batch to size the buffer is pure overhead.
   nl_socket_set_msg_buf_size(sock, 64 << 10);
   nl_socket_disable_msg_peek(sock);
+  // No ACK after the dump's DONE: nothing would read it (see RouteNetlink::Open).
+  nl_socket_disable_auto_ack(sock);
   return std::unique_ptr<TcpDiag>(new TcpDiag(sock));
 }
 
