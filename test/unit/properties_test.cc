@@ -14,6 +14,8 @@ struct ParseCase {
   std::string text;
   Entries want;
 };
+// Names the case in test output instead of dumping the struct's bytes.
+void PrintTo(const ParseCase& c, std::ostream* os) { *os << c.name; }
 
 class ParseTable : public ::testing::TestWithParam<ParseCase> {};
 
