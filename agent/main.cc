@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "agent/check.h"
 #include "agent/collector_registry.h"
 #include "agent/flags.h"
 #include "agent/http_server.h"
@@ -36,8 +37,49 @@ int Fail(const std::string& message) {
   return 2;
 }
 
+// `ibpath-agent check [--output=text|json] [<flags>]`: one collection, the
+// seed's checklist, exit 0 healthy / 1 a check failed / 2 usage or config.
+struct CheckMode {
+  bool enabled = false;
+  bool json = false;
+};
+
+Result<CheckMode> TakeCheckMode(std::vector<std::string>& args) {
+  CheckMode mode;
+  if (args.empty() || args.front() != "check") return mode;
+  mode.enabled = true;
+  args.erase(args.begin());
+  for (auto it = args.begin(); it != args.end();) {
+    std::string value;
+    if (*it == "--output" && it + 1 != args.end()) {
+      value = *(it + 1);
+      it = args.erase(it, it + 2);
+    } else if (it->rfind("--output=", 0) == 0) {
+      value = it->substr(9);
+      it = args.erase(it);
+    } else {
+      ++it;
+      continue;
+    }
+    if (value != "text" && value != "json") {
+      return Status::InvalidArgument("--output: want text or json, got \"" + value + "\"");
+    }
+    mode.json = value == "json";
+  }
+  return mode;
+}
+
+int RunCheck(const CollectorRegistry& registry, const CheckMode& mode) {
+  const std::vector<CheckResult> results = EvaluateChecks(registry.Collect());
+  const std::string out = mode.json ? FormatChecksJson(results) : FormatChecksText(results);
+  std::fputs(out.c_str(), stdout);
+  return Healthy(results) ? 0 : 1;
+}
+
 int Run(int argc, char** argv) {
   std::vector<std::string> args(argv + 1, argv + argc);
+  Result<CheckMode> check = TakeCheckMode(args);
+  if (!check.ok()) return Fail(check.status().message());
   Result<Flags> parsed = ParseFlags(args);
   if (!parsed.ok()) return Fail(parsed.status().message());
   const Flags& flags = *parsed;
@@ -53,6 +95,10 @@ int Run(int argc, char** argv) {
   auto logger = spdlog::stderr_color_mt("ibpath");
   spdlog::set_default_logger(logger);
   spdlog::set_level(spdlog::level::from_str(flags.log_level));
+  // The checklist is the output of `check`; routine log lines would bury it.
+  if (check->enabled && spdlog::get_level() < spdlog::level::warn) {
+    spdlog::set_level(spdlog::level::warn);
+  }
   spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e%z %^%l%$ %v");
 
   // Signals are taken synchronously by the main loop; block them before any
@@ -89,6 +135,12 @@ int Run(int argc, char** argv) {
   registry.Register("netdev", &netdev);
   registry.Register("datapath", &datapath);
   registry.Register("alluxio_connections", &connections);
+
+  if (check->enabled) {
+    const int rc = RunCheck(registry, *check);
+    connections.Stop();
+    return rc;
+  }
 
   HttpServer::Options web;
   web.listen_address = flags.web_listen_address;

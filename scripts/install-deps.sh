@@ -10,6 +10,7 @@ packages=(
   prometheus-cpp-dev libcivetweb-dev
   libnl-3-dev libnl-route-3-dev libnl-idiag-3-dev
   libibumad-dev libspdlog-dev libfmt-dev
+  nlohmann-json3-dev
   # tests
   libgtest-dev libgmock-dev googletest
   # real tools the tests drive: promtool, iproute2 (ip netns), ss, curl
