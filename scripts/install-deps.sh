@@ -15,6 +15,7 @@ packages=(
   libgtest-dev libgmock-dev googletest
   # real tools the tests drive: promtool, iproute2 (ip netns), ss, curl
   prometheus iproute2 curl procps python3
+  prometheus-alertmanager
   # rule and dashboard checks (test/rules/check_queries.py parses alerts/*.yml)
   python3-yaml
 )

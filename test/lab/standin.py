@@ -2,15 +2,16 @@
 """Stand-ins for the two ends of Alluxio's data path, for the namespace lab.
 
   standin.py worker --listen ADDR --port P
-      Accepts connections; each sends "<n>\n" and gets n bytes back, then the
-      worker waits for the client to close. Prints "listening" once bound.
+      Accepts connections; on each, every line "<n>\n" gets n bytes back,
+      until the client closes. Prints "listening" once bound.
 
   standin.py client --dst ADDR --port P --bytes N [--src ADDR] [--count K] [--hold]
       Makes K connections one after another (from --src if given, the way
       Alluxio's client binds for alluxio.user.network.data.bind.device), reads
       N bytes on each and closes it. With --hold the last connection stays
       open until stdin closes. Prints "done <total bytes read>" when all bytes
-      arrived.
+      arrived. With --every SECONDS the last connection keeps asking for N
+      more bytes every SECONDS until stdin closes (steady traffic for rates).
 
 Only the standard library: the lab must run wherever the tests run.
 """
@@ -24,19 +25,12 @@ PAYLOAD = bytes(range(256)) * (CHUNK // 256)
 
 
 def serve_one(conn):
-    with conn:
-        line = b""
-        while not line.endswith(b"\n"):
-            b = conn.recv(64)
-            if not b:
-                return
-            line += b
-        remaining = int(line)
-        while remaining > 0:
-            n = conn.send(PAYLOAD[:min(CHUNK, remaining)])
-            remaining -= n
-        while conn.recv(CHUNK):  # until the client closes
-            pass
+    with conn, conn.makefile("rb") as requests:
+        for line in requests:  # until the client closes
+            remaining = int(line)
+            while remaining > 0:
+                n = conn.send(PAYLOAD[:min(CHUNK, remaining)])
+                remaining -= n
 
 
 def worker(args):
@@ -50,6 +44,17 @@ def worker(args):
         threading.Thread(target=serve_one, args=(conn,), daemon=True).start()
 
 
+def fetch(s, nbytes, i):
+    s.sendall(b"%d\n" % nbytes)
+    got = 0
+    while got < nbytes:
+        b = s.recv(min(CHUNK, nbytes - got))
+        if not b:
+            sys.exit("client: connection %d closed after %d of %d bytes" % (i, got, nbytes))
+        got += len(b)
+    return got
+
+
 def client(args):
     total = 0
     last = None
@@ -58,22 +63,22 @@ def client(args):
         if args.src:
             s.bind((args.src, 0))
         s.connect((args.dst, args.port))
-        s.sendall(b"%d\n" % args.bytes)
-        got = 0
-        while got < args.bytes:
-            b = s.recv(min(CHUNK, args.bytes - got))
-            if not b:
-                sys.exit("client: connection %d closed after %d of %d bytes" % (i, got, args.bytes))
-            got += len(b)
-        total += got
-        if args.hold and i == args.count - 1:
+        total += fetch(s, args.bytes, i)
+        if (args.hold or args.every) and i == args.count - 1:
             last = s
         else:
             s.close()
     print("done %d" % total, flush=True)
-    if last is not None:
+    if last is None:
+        return
+    if args.every:
+        stop = threading.Event()
+        threading.Thread(target=lambda: (sys.stdin.read(), stop.set()), daemon=True).start()
+        while not stop.wait(args.every):
+            fetch(last, args.bytes, args.count - 1)
+    else:
         sys.stdin.read()
-        last.close()
+    last.close()
 
 
 def main():
@@ -89,6 +94,7 @@ def main():
     c.add_argument("--bytes", type=int, required=True)
     c.add_argument("--count", type=int, default=1)
     c.add_argument("--hold", action="store_true")
+    c.add_argument("--every", type=float)
     args = p.parse_args()
     worker(args) if args.cmd == "worker" else client(args)
 

@@ -1,0 +1,287 @@
+#!/usr/bin/python3
+"""End to end with the real servers: the namespace cluster (3 workers, 3
+clients, an agent on each), a real Prometheus scraping all six with the
+shipped rules, a real Alertmanager, and a webhook receiver in this test.
+
+  1. Healthy: all targets up, data flowing on ib0, no alert pending or firing.
+  2. One worker's route to its client is hijacked onto Ethernet: the
+     fallback alert fires for that worker only and reaches the webhook with
+     its labels; no alert fires for any other node.
+  3. The route is restored: the alert resolves and the webhook hears it.
+  4. Every query of the shipped dashboards returns data from this run (the
+     agents read a ConnectX fixture tree through --path.sysfs for the HCA,
+     IPoIB and bond panels; the clients probe their worker for the probe
+     panels).
+
+Prometheus evaluates every second and the rules are a copy with `for:` and
+rate windows shortened (test/rules/shorten_rules.py), so the whole run takes
+about a minute. Needs root (namespaces); without it the test fails.
+"""
+import glob
+import http.server
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.parse
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(os.path.dirname(HERE))
+sys.path.insert(0, os.path.join(ROOT, "test", "lab"))
+
+from cluster import SWITCH_ETH, Cluster, wait_for  # noqa: E402
+from lab import run  # noqa: E402
+
+PROM_PORT, AM_PORT, HOOK_PORT = 9090, 9093, 9099
+FOR, WINDOW = "4s", "6s"
+FALLBACK_ALERT = "IbpathAlluxioDataPathFallback"
+
+
+class Failure(Exception):
+    pass
+
+
+def check(cond, msg):
+    if not cond:
+        raise Failure(msg)
+
+
+class Stack:
+    """Prometheus, Alertmanager and a webhook receiver in the switch namespace."""
+
+    def __init__(self, cluster):
+        self.c = cluster
+        self.dir = tempfile.mkdtemp(prefix="ibpath-e2e-", dir=cluster.tmp)
+        rules_dir = os.path.join(self.dir, "rules")
+        os.makedirs(rules_dir)
+        run(sys.executable, os.path.join(ROOT, "test", "rules", "shorten_rules.py"), "--for", FOR,
+            "--window", WINDOW, *sorted(glob.glob(os.path.join(ROOT, "alerts", "*.rules.yml"))),
+            rules_dir)
+        targets = ",\n".join(
+            '        {"targets": ["%s"], "labels": {"node": "%s"}}' % (n.target, n.name)
+            for n in cluster.nodes)
+        prom_conf = os.path.join(self.dir, "prometheus.yml")
+        with open(prom_conf, "w") as f:
+            f.write("""global:
+  scrape_interval: 1s
+  scrape_timeout: 1s
+  evaluation_interval: 1s
+rule_files: ["%s/*.yml"]
+alerting:
+  alertmanagers:
+    - static_configs: [{targets: ["127.0.0.1:%d"]}]
+scrape_configs:
+  - job_name: ibpath
+    static_configs: [
+%s
+    ]
+""" % (rules_dir, AM_PORT, targets))
+        r = subprocess.run(["promtool", "check", "config", prom_conf], capture_output=True, text=True)
+        check(r.returncode == 0, "promtool check config: " + r.stdout + r.stderr)
+        am_conf = os.path.join(self.dir, "alertmanager.yml")
+        with open(am_conf, "w") as f:
+            f.write("""route:
+  receiver: hook
+  group_by: [alertname, instance]
+  group_wait: 1s
+  group_interval: 1s
+  repeat_interval: 1h
+receivers:
+  - name: hook
+    webhook_configs:
+      - url: http://127.0.0.1:%d/
+        send_resolved: true
+""" % HOOK_PORT)
+        self.hook_file = os.path.join(self.dir, "webhook.jsonl")
+        sw = cluster.switch
+        self.hook = cluster.spawn(sw, sys.executable, os.path.abspath(__file__), "--webhook",
+                                  self.hook_file, name="webhook")
+        check(self.hook.stdout.readline().strip() == "ready", "webhook receiver did not start")
+        self.am = cluster.spawn(sw, "prometheus-alertmanager", "--config.file=" + am_conf,
+                                "--storage.path=" + os.path.join(self.dir, "am"),
+                                "--web.listen-address=127.0.0.1:%d" % AM_PORT,
+                                "--cluster.listen-address=", name="alertmanager")
+        self.prom = cluster.spawn(sw, "prometheus", "--config.file=" + prom_conf,
+                                  "--storage.tsdb.path=" + os.path.join(self.dir, "tsdb"),
+                                  "--web.listen-address=127.0.0.1:%d" % PROM_PORT,
+                                  "--rules.alert.resend-delay=1s", name="prometheus")
+
+    def get(self, path, raw=False, **params):
+        url = "http://127.0.0.1:%d%s" % (PROM_PORT, path)
+        if params:
+            url += "?" + urllib.parse.urlencode(params)
+        r = run("ip", "netns", "exec", self.c.switch, "curl", "-sSf", "--max-time", "10", url,
+                check=False)
+        if r.returncode != 0:
+            return None
+        return r.stdout if raw else json.loads(r.stdout)
+
+    def query(self, expr):
+        doc = self.get("/api/v1/query", query=expr)
+        if doc is None or doc.get("status") != "success":
+            raise Failure("query %r failed: %s" % (expr, doc))
+        return doc["data"]["result"]
+
+    def alerts(self, state=None):
+        doc = self.get("/api/v1/alerts")
+        alerts = doc["data"]["alerts"] if doc else []
+        return [a for a in alerts if state is None or a["state"] == state]
+
+    def notifications(self):
+        if not os.path.exists(self.hook_file):
+            return []
+        with open(self.hook_file) as f:
+            return [json.loads(line) for line in f if line.strip()]
+
+
+def dashboard_queries():
+    out = []
+    for path in sorted(glob.glob(os.path.join(ROOT, "dashboards", "*.json"))):
+        def walk(node, title):
+            if isinstance(node, dict):
+                title = node.get("title", title)
+                for k, v in node.items():
+                    if k == "expr" and isinstance(v, str) and v.strip():
+                        out.append((os.path.basename(path), title, v))
+                    else:
+                        walk(v, title)
+            elif isinstance(node, list):
+                for v in node:
+                    walk(v, title)
+        with open(path) as f:
+            walk(json.load(f), "")
+    return out
+
+
+def substitute(expr):
+    # What Grafana would put in for "All" and its interval variables.
+    for var, val in (("$__rate_interval", "10s"), ("$__interval", "2s"), ("$__range", "1m"),
+                     ("${job}", "ibpath"), ("$job", "ibpath"),
+                     ("${instance}", ".+"), ("$instance", ".+")):
+        expr = expr.replace(var, val)
+    return expr
+
+
+def main():
+    if os.geteuid() != 0:
+        print("FAIL: needs root for network namespaces (CI runs as root)")
+        return 1
+    started = time.monotonic()
+    cluster = Cluster()
+    try:
+        stack = Stack(cluster)
+        cluster.start_agents()
+        cluster.start_traffic()
+        n = len(cluster.nodes)
+
+        # 1. Healthy.
+        wait_for(lambda: stack.get("/-/ready", raw=True), "Prometheus ready", 30)
+        wait_for(lambda: len(stack.query('up{job="ibpath"} == 1')) == n, "all %d targets up" % n, 30)
+        wait_for(lambda: len(stack.query(
+            'sum by (instance) (rate(ibpath_alluxio_bytes_total{device="ib0",direction="transmit",'
+            'side="server"}[%s])) > 0' % WINDOW)) == len(cluster.workers),
+            "data flowing on ib0 from every worker", 30)
+        # Rules have now seen a full window of healthy data; give them
+        # longer than `for:` to show anything they would fire.
+        time.sleep(5)  # absence over a period cannot be awaited as a condition
+        alerts = stack.alerts()
+        check(not alerts, "alerts on a healthy cluster: %s" % json.dumps(alerts, indent=1))
+        print("healthy: %d targets up, data on ib0, no alerts" % n)
+
+        # 2. Hijack w1 -> c1.
+        w1, c1 = cluster.workers[0], cluster.clients[0]
+        cluster.hijack(w1, c1)
+        t0 = time.monotonic()
+
+        def fired():
+            for note in stack.notifications():
+                for a in note["alerts"]:
+                    if a["status"] == "firing" and a["labels"]["alertname"] == FALLBACK_ALERT:
+                        return a
+            return None
+
+        alert = wait_for(fired, "the fallback alert at the webhook", 60)
+        print("hijack: %s reached the webhook after %.1fs" % (FALLBACK_ALERT, time.monotonic() - t0))
+        labels = alert["labels"]
+        check(labels.get("instance") == w1.target, "alert names %s, not %s" % (labels, w1.target))
+        check(labels.get("node") == w1.name and labels.get("severity") == "critical",
+              "alert labels: %s" % labels)
+        check(alert["annotations"].get("runbook_url", "").endswith("#ibpathalluxiodatapathfallback"),
+              "annotations: %s" % alert["annotations"])
+        firing = stack.alerts("firing")
+        others = [a["labels"] for a in firing if a["labels"].get("instance") != w1.target]
+        check(not others, "alerts for nodes outside the hijacked path: %s" % others)
+        check({a["labels"]["alertname"] for a in firing} == {FALLBACK_ALERT},
+              "unexpected alerts: %s" % [a["labels"] for a in firing])
+        for note in stack.notifications():
+            for a in note["alerts"]:
+                check(a["labels"].get("instance") == w1.target,
+                      "webhook heard about another node: %s" % a["labels"])
+        bytes_eth = stack.query('sum(ibpath_alluxio_bytes_total{instance="%s",device="eth0",'
+                                'side="server",direction="transmit"})' % w1.target)
+        check(bytes_eth and float(bytes_eth[0]["value"][1]) > 0, "no bytes attributed to eth0 on w1")
+
+        # 3. Restore.
+        cluster.restore(w1, c1)
+        t1 = time.monotonic()
+
+        def resolved():
+            for note in stack.notifications():
+                for a in note["alerts"]:
+                    if a["status"] == "resolved" and a["labels"]["alertname"] == FALLBACK_ALERT \
+                            and a["labels"].get("instance") == w1.target:
+                        return a
+            return None
+
+        wait_for(resolved, "the fallback alert to resolve at the webhook", 60)
+        print("restore: resolved at the webhook after %.1fs" % (time.monotonic() - t1))
+        # 4. Every dashboard query has data from this run.
+        empty = []
+        queries = dashboard_queries()
+        for dash, title, expr in queries:
+            if not stack.query(substitute(expr)):
+                empty.append("%s / %s: %s" % (dash, title, expr))
+        check(queries, "no dashboard queries found")
+        print("dashboards: %d queries, %d returned data" % (len(queries), len(queries) - len(empty)))
+        check(not empty, "dashboard queries with no data:\n  " + "\n  ".join(empty))
+
+        for p in cluster.procs:
+            check(p.poll() is None, "process died: %s\n%s" % (p.args, cluster.log_of(p)))
+        print("PASS in %.0fs" % (time.monotonic() - started))
+        return 0
+    except (Failure, AssertionError) as e:
+        print("FAIL: %s" % e)
+        for p in cluster.procs:
+            if "prometheus" in " ".join(p.args) or "agent-w1" in p.log.name:
+                print("--- %s\n%s" % (p.log.name, cluster.log_of(p)))
+        return 1
+    finally:
+        cluster.close()
+
+
+def webhook(path):
+    class Hook(http.server.BaseHTTPRequestHandler):
+        def do_POST(self):
+            body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+            with lock, open(path, "a") as f:
+                f.write(json.dumps(json.loads(body)) + "\n")
+            self.send_response(200)
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    lock = threading.Lock()
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", HOOK_PORT), Hook)
+    print("ready", flush=True)
+    server.serve_forever()
+
+
+if __name__ == "__main__":
+    if len(sys.argv) == 3 and sys.argv[1] == "--webhook":
+        webhook(sys.argv[2])
+    else:
+        sys.exit(main())
