@@ -18,123 +18,20 @@ rate windows shortened (test/rules/shorten_rules.py), so the whole run takes
 about a minute. Needs root (namespaces); without it the test fails.
 """
 import glob
-import http.server
 import json
 import os
-import subprocess
 import sys
-import tempfile
-import threading
 import time
-import urllib.parse
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, os.path.join(ROOT, "test", "lab"))
 
-from cluster import SWITCH_ETH, Cluster, wait_for  # noqa: E402
-from lab import run  # noqa: E402
+from cluster import Cluster, wait_for  # noqa: E402
+from monitoring import Failure, Stack, check  # noqa: E402
 
-PROM_PORT, AM_PORT, HOOK_PORT = 9090, 9093, 9099
 FOR, WINDOW = "4s", "6s"
 FALLBACK_ALERT = "IbpathAlluxioDataPathFallback"
-
-
-class Failure(Exception):
-    pass
-
-
-def check(cond, msg):
-    if not cond:
-        raise Failure(msg)
-
-
-class Stack:
-    """Prometheus, Alertmanager and a webhook receiver in the switch namespace."""
-
-    def __init__(self, cluster):
-        self.c = cluster
-        self.dir = tempfile.mkdtemp(prefix="ibpath-e2e-", dir=cluster.tmp)
-        rules_dir = os.path.join(self.dir, "rules")
-        os.makedirs(rules_dir)
-        run(sys.executable, os.path.join(ROOT, "test", "rules", "shorten_rules.py"), "--for", FOR,
-            "--window", WINDOW, *sorted(glob.glob(os.path.join(ROOT, "alerts", "*.rules.yml"))),
-            rules_dir)
-        targets = ",\n".join(
-            '        {"targets": ["%s"], "labels": {"node": "%s"}}' % (n.target, n.name)
-            for n in cluster.nodes)
-        prom_conf = os.path.join(self.dir, "prometheus.yml")
-        with open(prom_conf, "w") as f:
-            f.write("""global:
-  scrape_interval: 1s
-  scrape_timeout: 1s
-  evaluation_interval: 1s
-rule_files: ["%s/*.yml"]
-alerting:
-  alertmanagers:
-    - static_configs: [{targets: ["127.0.0.1:%d"]}]
-scrape_configs:
-  - job_name: ibpath
-    static_configs: [
-%s
-    ]
-""" % (rules_dir, AM_PORT, targets))
-        r = subprocess.run(["promtool", "check", "config", prom_conf], capture_output=True, text=True)
-        check(r.returncode == 0, "promtool check config: " + r.stdout + r.stderr)
-        am_conf = os.path.join(self.dir, "alertmanager.yml")
-        with open(am_conf, "w") as f:
-            f.write("""route:
-  receiver: hook
-  group_by: [alertname, instance]
-  group_wait: 1s
-  group_interval: 1s
-  repeat_interval: 1h
-receivers:
-  - name: hook
-    webhook_configs:
-      - url: http://127.0.0.1:%d/
-        send_resolved: true
-""" % HOOK_PORT)
-        self.hook_file = os.path.join(self.dir, "webhook.jsonl")
-        sw = cluster.switch
-        self.hook = cluster.spawn(sw, sys.executable, os.path.abspath(__file__), "--webhook",
-                                  self.hook_file, name="webhook")
-        check(self.hook.stdout.readline().strip() == "ready", "webhook receiver did not start")
-        self.am = cluster.spawn(sw, "prometheus-alertmanager", "--config.file=" + am_conf,
-                                "--storage.path=" + os.path.join(self.dir, "am"),
-                                "--web.listen-address=127.0.0.1:%d" % AM_PORT,
-                                "--cluster.listen-address=", name="alertmanager")
-        self.prom = cluster.spawn(sw, "prometheus", "--config.file=" + prom_conf,
-                                  "--storage.tsdb.path=" + os.path.join(self.dir, "tsdb"),
-                                  "--web.listen-address=127.0.0.1:%d" % PROM_PORT,
-                                  "--rules.alert.resend-delay=1s", name="prometheus")
-
-    def get(self, path, raw=False, **params):
-        url = "http://127.0.0.1:%d%s" % (PROM_PORT, path)
-        if params:
-            url += "?" + urllib.parse.urlencode(params)
-        r = run("ip", "netns", "exec", self.c.switch, "curl", "-sSf", "--max-time", "10", url,
-                check=False)
-        if r.returncode != 0:
-            return None
-        return r.stdout if raw else json.loads(r.stdout)
-
-    def query(self, expr):
-        doc = self.get("/api/v1/query", query=expr)
-        if doc is None or doc.get("status") != "success":
-            raise Failure("query %r failed: %s" % (expr, doc))
-        return doc["data"]["result"]
-
-    def alerts(self, state=None):
-        doc = self.get("/api/v1/alerts")
-        alerts = doc["data"]["alerts"] if doc else []
-        return [a for a in alerts if state is None or a["state"] == state]
-
-    def notifications(self):
-        if not os.path.exists(self.hook_file):
-            return []
-        with open(self.hook_file) as f:
-            return [json.loads(line) for line in f if line.strip()]
 
 
 def dashboard_queries():
@@ -172,7 +69,7 @@ def main():
     started = time.monotonic()
     cluster = Cluster()
     try:
-        stack = Stack(cluster)
+        stack = Stack(cluster, FOR, WINDOW)
         cluster.start_agents()
         cluster.start_traffic()
         n = len(cluster.nodes)
@@ -262,26 +159,5 @@ def main():
         cluster.close()
 
 
-def webhook(path):
-    class Hook(http.server.BaseHTTPRequestHandler):
-        def do_POST(self):
-            body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-            with lock, open(path, "a") as f:
-                f.write(json.dumps(json.loads(body)) + "\n")
-            self.send_response(200)
-            self.end_headers()
-
-        def log_message(self, *args):
-            pass
-
-    lock = threading.Lock()
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", HOOK_PORT), Hook)
-    print("ready", flush=True)
-    server.serve_forever()
-
-
 if __name__ == "__main__":
-    if len(sys.argv) == 3 and sys.argv[1] == "--webhook":
-        webhook(sys.argv[2])
-    else:
-        sys.exit(main())
+    sys.exit(main())
