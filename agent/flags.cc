@@ -4,6 +4,8 @@
 #include <functional>
 #include <map>
 
+#include "collectors/source/alluxio_http.h"
+
 namespace ibpath {
 namespace {
 
@@ -42,6 +44,33 @@ Status ParseDuration(const std::string& v, std::chrono::milliseconds* out) {
   *out = std::chrono::milliseconds(static_cast<long long>(ms));
   return Status::Ok();
 }
+
+Status SetString(std::string* field, const std::string& flag, const std::string& v) {
+  if (v.empty()) return Status::InvalidArgument("--" + flag + " needs a value");
+  *field = v;
+  return Status::Ok();
+}
+
+}  // namespace
+
+Status ParseSize(const std::string& v, uint64_t* out) {
+  uint64_t n = 0;
+  auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
+  const std::string unit(end, v.data() + v.size());
+  const uint64_t mult = unit.empty() || unit == "B" ? 1
+                        : unit == "KiB"             ? 1ull << 10
+                        : unit == "MiB"             ? 1ull << 20
+                        : unit == "GiB"             ? 1ull << 30
+                                                    : 0;
+  // Up to 1 TiB: more is a typo, not a probe.
+  if (ec != std::errc() || mult == 0 || n == 0 || n > (1ull << 40) / mult) {
+    return Status::InvalidArgument("'" + v + "' is not a size (use e.g. 1048576, 512KiB, 64MiB)");
+  }
+  *out = n * mult;
+  return Status::Ok();
+}
+
+namespace {
 
 const std::map<std::string, FlagSpec>& Specs() {
   static const std::map<std::string, FlagSpec> kSpecs = {
@@ -117,6 +146,84 @@ const std::map<std::string, FlagSpec>& Specs() {
           Status s = ParseDuration(v, &f.scrape_min_interval);
           return s.ok() ? s : Status::InvalidArgument("--scrape.min-interval: " + s.message());
         }}},
+      {"probe.url",
+       {"Read this http(s) URL every --probe.interval and prove which device carried it "
+        "(default: none; see --probe.worker).",
+        "url",
+        [](Flags& f, const std::string& v) {
+          if (v.rfind("http://", 0) != 0 && v.rfind("https://", 0) != 0) {
+            return Status::InvalidArgument("--probe.url='" + v + "' must be http:// or https://");
+          }
+          f.probe_url = v;
+          return Status::Ok();
+        }}},
+      {"probe.worker",
+       {"Alluxio worker HTTP server host[:port] (port default 28080) to probe with a range read "
+        "of --probe.path.",
+        "host:port",
+        [](Flags& f, const std::string& v) {
+          return SetString(&f.probe_worker, "probe.worker", v);
+        }}},
+      {"probe.path",
+       {"Full UFS path (e.g. s3://bucket/key) of the file --probe.worker reads; the URL is "
+        "/v1/range/<sha256 of the path>?ufsFullPath=...",
+        "ufs-path",
+        [](Flags& f, const std::string& v) { return SetString(&f.probe_path, "probe.path", v); }}},
+      {"probe.interval",
+       {"Time between scheduled probes (default \"60s\").", "duration",
+        [](Flags& f, const std::string& v) {
+          Status s = ParseDuration(v, &f.probe_interval);
+          if (s.ok() && f.probe_interval.count() == 0) {
+            s = Status::InvalidArgument("must be more than 0");
+          }
+          return s.ok() ? s : Status::InvalidArgument("--probe.interval: " + s.message());
+        }}},
+      {"probe.timeout",
+       {"Give up a probe after this long, connect included (default \"30s\", or the interval if "
+        "shorter).",
+        "duration",
+        [](Flags& f, const std::string& v) {
+          Status s = ParseDuration(v, &f.probe_timeout);
+          if (s.ok() && f.probe_timeout.count() == 0) {
+            s = Status::InvalidArgument("must be more than 0");
+          }
+          return s.ok() ? s : Status::InvalidArgument("--probe.timeout: " + s.message());
+        }}},
+      {"probe.bytes",
+       {"Read at most this much per probe, asked for with a Range request (default \"64MiB\").",
+        "size",
+        [](Flags& f, const std::string& v) {
+          Status s = ParseSize(v, &f.probe_bytes);
+          return s.ok() ? s : Status::InvalidArgument("--probe.bytes: " + s.message());
+        }}},
+      {"probe.device",
+       {"Bind the probe to this device's address, as Alluxio's client does (default: "
+        "alluxio.user.network.data.bind.device, else no bind).",
+        "dev",
+        [](Flags& f, const std::string& v) {
+          return SetString(&f.probe_device, "probe.device", v);
+        }}},
+      {"probe.pin-device",
+       {"Diagnostics: pin the probe socket to --probe.device with SO_BINDTODEVICE, so routing "
+        "cannot move it (hides the faults the probe exists to catch).",
+        "",
+        [](Flags& f, const std::string&) {
+          f.probe_pin_device = true;
+          return Status::Ok();
+        }}},
+      {"probe.max-concurrent",
+       {"On-demand probes (/probe?target=) allowed at once; more are answered 503 (default 2).",
+        "n",
+        [](Flags& f, const std::string& v) {
+          int n = 0;
+          auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
+          if (ec != std::errc() || end != v.data() + v.size() || n < 0 || n > 64) {
+            return Status::InvalidArgument("--probe.max-concurrent='" + v +
+                                           "' is not a number from 0 to 64");
+          }
+          f.probe_max_concurrent = n;
+          return Status::Ok();
+        }}},
       {"version",
        {"Print the version and exit.", "",
         [](Flags& f, const std::string&) {
@@ -170,6 +277,27 @@ Result<Flags> ParseFlags(const std::vector<std::string>& args) {
     }
     Status s = spec.set(f, value);
     if (!s.ok()) return s;
+  }
+  // Probe flags that only make sense together.
+  if (!f.probe_url.empty() && (!f.probe_worker.empty() || !f.probe_path.empty())) {
+    return Status::InvalidArgument("give either --probe.url or --probe.worker with --probe.path");
+  }
+  if (f.probe_worker.empty() != f.probe_path.empty()) {
+    return Status::InvalidArgument("--probe.worker and --probe.path go together");
+  }
+  if (!f.probe_worker.empty()) {
+    auto url = AlluxioRangeUrl(f.probe_worker, f.probe_path, 0, f.probe_bytes);
+    if (!url.ok()) return Status::InvalidArgument("--probe.worker: " + url.status().message());
+    f.probe_url = *url;
+  }
+  if (f.probe_pin_device && f.probe_device.empty()) {
+    return Status::InvalidArgument("--probe.pin-device needs --probe.device");
+  }
+  if (f.probe_timeout > f.probe_interval) {
+    if (f.probe_timeout != Flags().probe_timeout) {
+      return Status::InvalidArgument("--probe.timeout must not exceed --probe.interval");
+    }
+    f.probe_timeout = f.probe_interval;  // the default shrinks to a short interval
   }
   return f;
 }

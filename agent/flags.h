@@ -6,6 +6,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -22,11 +23,24 @@ struct Flags {
   std::vector<std::string> datapath_devices;  // empty: from the Alluxio conf, else auto
   std::string log_level = "info";
   std::chrono::milliseconds scrape_min_interval{1000};
+  // Data-path probe (issue 4); no probe runs on a schedule without a URL.
+  std::string probe_url;     // full URL, or built from probe_worker + probe_path
+  std::string probe_worker;  // host[:port] of a worker's HTTP server
+  std::string probe_path;    // full UFS path of the file to read
+  std::chrono::milliseconds probe_interval{60000};
+  std::chrono::milliseconds probe_timeout{30000};
+  uint64_t probe_bytes = 64ull << 20;
+  std::string probe_device;  // empty: alluxio.user.network.data.bind.device, else none
+  bool probe_pin_device = false;
+  int probe_max_concurrent = 2;
   bool show_version = false;
   bool show_help = false;
 };
 
 Result<Flags> ParseFlags(const std::vector<std::string>& args);
 std::string FlagsHelp();
+
+// A byte size: 1048576, 512KiB, 64MiB, 1GiB (1 byte to 1 TiB).
+Status ParseSize(const std::string& v, uint64_t* out);
 
 }  // namespace ibpath

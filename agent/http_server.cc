@@ -32,6 +32,33 @@ Result<std::string> CivetListeningPorts(const std::string& listen_address, bool 
   return host + ":" + port;
 }
 
+std::map<std::string, std::string> ParseQuery(const std::string& query) {
+  std::map<std::string, std::string> out;
+  auto decode = [](const std::string& in) {
+    std::string buf(in.size() + 1, '\0');
+    int n = mg_url_decode(in.data(), static_cast<int>(in.size()), buf.data(),
+                          static_cast<int>(buf.size()), 1);
+    buf.resize(n < 0 ? 0 : static_cast<std::size_t>(n));
+    return buf;
+  };
+  std::size_t start = 0;
+  while (start <= query.size()) {
+    std::size_t amp = query.find('&', start);
+    if (amp == std::string::npos) amp = query.size();
+    const std::string pair = query.substr(start, amp - start);
+    if (!pair.empty()) {
+      const std::size_t eq = pair.find('=');
+      if (eq == std::string::npos) {
+        out[decode(pair)] = "";
+      } else {
+        out[decode(pair.substr(0, eq))] = decode(pair.substr(eq + 1));
+      }
+    }
+    start = amp + 1;
+  }
+  return out;
+}
+
 Result<std::unique_ptr<HttpServer>> HttpServer::Start(const Options& options,
                                                       const prometheus::Collectable* metrics) {
   auto server = std::unique_ptr<HttpServer>(new HttpServer(options, metrics));
@@ -119,6 +146,12 @@ int HttpServer::HandleRequest(mg_connection* conn) {
     Send(conn, 200, "text/plain; version=0.0.4; charset=utf-8", body.str(), head);
     return 200;
   }
+  for (const Endpoint& e : options_.endpoints) {
+    if (uri != e.path) continue;
+    Response r = e.handler(ParseQuery(req->query_string ? req->query_string : ""));
+    Send(conn, r.status, r.content_type.c_str(), r.body, head);
+    return r.status;
+  }
   if (uri == "/healthz") {
     Send(conn, 200, "text/plain; charset=utf-8", "ok\n", head);
     return 200;
@@ -131,7 +164,11 @@ int HttpServer::HandleRequest(mg_connection* conn) {
         options_.version +
         ".</p>\n<ul>\n<li><a href=\"" + options_.telemetry_path + "\">" +
         options_.telemetry_path + "</a>: Prometheus metrics</li>\n"
-        "<li><a href=\"/healthz\">/healthz</a>: liveness</li>\n</ul>\n</body></html>\n";
+        "<li><a href=\"/healthz\">/healthz</a>: liveness</li>\n";
+    for (const Endpoint& e : options_.endpoints) {
+      page += "<li><a href=\"" + e.path + "\">" + e.path + "</a>: " + e.description + "</li>\n";
+    }
+    page += "</ul>\n</body></html>\n";
     Send(conn, 200, "text/html; charset=utf-8", page, head);
     return 200;
   }

@@ -10,6 +10,8 @@
 
 #include <prometheus/collectable.h>
 
+#include <functional>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -23,10 +25,24 @@ namespace ibpath {
 
 class HttpServer {
  public:
+  struct Response {
+    int status = 200;
+    std::string content_type = "text/plain; charset=utf-8";
+    std::string body;
+  };
+  // An extra GET endpoint (e.g. /probe), listed on the landing page. The
+  // handler gets the decoded query parameters and runs on a CivetWeb worker
+  // thread; it must be thread-safe.
+  struct Endpoint {
+    std::string path;
+    std::string description;
+    std::function<Response(const std::map<std::string, std::string>& query)> handler;
+  };
   struct Options {
     std::string listen_address = ":9879";
     std::string telemetry_path = "/metrics";
     std::string version;
+    std::vector<Endpoint> endpoints;
   };
   static Result<std::unique_ptr<HttpServer>> Start(const Options& options,
                                                    const prometheus::Collectable* metrics);
@@ -51,5 +67,9 @@ class HttpServer {
 // CivetWeb's listening_ports syntax for a Go-style address: ":9879" (all
 // addresses, both families when available), "127.0.0.1:9879", "[::1]:9879".
 Result<std::string> CivetListeningPorts(const std::string& listen_address, bool ipv6_supported);
+
+// Splits and percent-decodes a query string ("a=1&b=x%20y"); a repeated
+// name keeps its last value.
+std::map<std::string, std::string> ParseQuery(const std::string& query);
 
 }  // namespace ibpath

@@ -16,11 +16,13 @@
 #include "agent/collector_registry.h"
 #include "agent/flags.h"
 #include "agent/http_server.h"
+#include "agent/probe_endpoint.h"
 #include "collectors/advertised_hosts.h"
 #include "collectors/alluxio_config_state.h"
 #include "collectors/alluxio_conn_collector.h"
 #include "collectors/datapath_collector.h"
 #include "collectors/netdev_collector.h"
+#include "collectors/probe.h"
 
 #ifndef IBPATH_VERSION
 #define IBPATH_VERSION "0.0.0-dev"
@@ -131,10 +133,24 @@ int Run(int argc, char** argv) {
   AlluxioConnCollector connections(flags.datapath_devices, &config);
   connections.Start();
 
+  ProbeCollector::Options probe_options;
+  probe_options.url = flags.probe_url;
+  probe_options.interval = flags.probe_interval;
+  probe_options.bytes = flags.probe_bytes;
+  probe_options.max_on_demand = flags.probe_max_concurrent;
+  probe_options.settings.timeout = flags.probe_timeout;
+  probe_options.settings.device = flags.probe_device;
+  probe_options.settings.pin_device = flags.probe_pin_device;
+  probe_options.settings.datapath_devices = flags.datapath_devices;
+  probe_options.settings.config = &config;
+  ProbeCollector probes(probe_options);
+  probes.Start();
+
   CollectorRegistry registry(flags.scrape_min_interval, IBPATH_VERSION);
   registry.Register("netdev", &netdev);
   registry.Register("datapath", &datapath);
   registry.Register("alluxio_connections", &connections);
+  registry.Register("probe", &probes);
 
   if (check->enabled) {
     const int rc = RunCheck(registry, *check);
@@ -146,6 +162,12 @@ int Run(int argc, char** argv) {
   web.listen_address = flags.web_listen_address;
   web.telemetry_path = flags.web_telemetry_path;
   web.version = IBPATH_VERSION;
+  web.endpoints.push_back({"/probe",
+                           "on-demand data-path probe (?target=URL, or ?worker=host:port&amp;"
+                           "path=UFS path)",
+                           [&probes](const std::map<std::string, std::string>& query) {
+                             return HandleProbeRequest(probes, query);
+                           }});
   auto server = HttpServer::Start(web, &registry);
   if (!server.ok()) {
     spdlog::error("{}", server.status().message());
@@ -178,6 +200,7 @@ int Run(int argc, char** argv) {
       last_resolve = now;
     }
   }
+  probes.Stop();  // cancels probes in flight so that HTTP threads can finish
   server->reset();
   connections.Stop();
   return 0;

@@ -126,7 +126,7 @@ std::optional<FlowKey> AlluxioConnCollector::Classify(const TcpSocket& s, RouteC
     return key;
   }
   const Link* link = ctx_.net.ByIndex(*oif);
-  key.device = link != nullptr ? link->name : "if" + std::to_string(*oif);
+  key.device = EgressDeviceName(ctx_.net, *oif);
   // Traffic between two sockets of this node never touches a NIC, so it is
   // not a fallback (the seed's co-located FUSE and worker talk over lo).
   const bool local_only = link != nullptr && link->transport == Transport::kLoopback;

@@ -18,6 +18,11 @@ bool ExpectedDevices::Covers(const NetSnapshot& net, std::string_view device) co
   return false;
 }
 
+std::string EgressDeviceName(const NetSnapshot& net, int ifindex) {
+  const Link* link = net.ByIndex(ifindex);
+  return link != nullptr ? link->name : "if" + std::to_string(ifindex);
+}
+
 ExpectedDevices ResolveExpectedDevices(const std::vector<std::string>& flag_devices,
                                        const AlluxioConf& conf, const NetSnapshot& net) {
   ExpectedDevices out;

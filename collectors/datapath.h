@@ -25,6 +25,11 @@ struct ExpectedDevices {
   bool Covers(const NetSnapshot& net, std::string_view device) const;
 };
 
+// The name of the device a route lookup returned, for labels: the link's
+// name, or "if<ifindex>" when the snapshot does not know it (a device that
+// appeared after the snapshot was taken).
+std::string EgressDeviceName(const NetSnapshot& net, int ifindex);
+
 ExpectedDevices ResolveExpectedDevices(const std::vector<std::string>& flag_devices,
                                        const AlluxioConf& conf, const NetSnapshot& net);
 

@@ -10,11 +10,15 @@ packages=(
   prometheus-cpp-dev libcivetweb-dev
   libnl-3-dev libnl-route-3-dev libnl-idiag-3-dev
   libibumad-dev libspdlog-dev libfmt-dev
+  # the data-path probe: libcurl (OpenSSL flavour) and libcrypto for SHA-256
+  libcurl4-openssl-dev libssl-dev
   nlohmann-json3-dev
   # tests
   libgtest-dev libgmock-dev googletest
   # real tools the tests drive: promtool, iproute2 (ip netns), ss, curl
   prometheus iproute2 curl procps python3
+  # the probe benchmark's baseline
+  iperf3
   prometheus-alertmanager
   # rule and dashboard checks (test/rules/check_queries.py parses alerts/*.yml)
   python3-yaml
