@@ -22,6 +22,9 @@ packages=(
   prometheus-alertmanager
   # rule and dashboard checks (test/rules/check_queries.py parses alerts/*.yml)
   python3-yaml
+  # packaging checks (test/packaging): cpack's dpkg-shlibdeps, systemd-analyze,
+  # the man page check, the maintainer scripts
+  dpkg-dev systemd file groff-base man-db shellcheck adduser init-system-helpers
 )
 
 sudo=""
