@@ -100,6 +100,20 @@ const std::map<std::string, FlagSpec>& Specs() {
           f.path_sysfs = v;
           return Status::Ok();
         }}},
+      {"ipoib.expected-mtu",
+       {"MTU IPoIB interfaces should run at, capped at their mode's maximum (default: 9000 in "
+        "connected mode, 2044 in datagram mode).",
+        "bytes",
+        [](Flags& f, const std::string& v) {
+          uint32_t n = 0;
+          auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
+          if (ec != std::errc() || end != v.data() + v.size() || n < 68 || n > 65520) {
+            return Status::InvalidArgument("--ipoib.expected-mtu='" + v +
+                                           "': want a number of bytes from 68 to 65520");
+          }
+          f.ipoib_expected_mtu = n;
+          return Status::Ok();
+        }}},
       {"path.procfs",
        {"procfs mountpoint (default \"/proc\").", "path",
         [](Flags& f, const std::string& v) {

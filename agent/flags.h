@@ -6,6 +6,7 @@
 #pragma once
 
 #include <chrono>
+#include <optional>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -19,6 +20,7 @@ struct Flags {
   std::string web_telemetry_path = "/metrics";
   std::string path_sysfs = "/sys";
   std::string path_procfs = "/proc";
+  std::optional<uint32_t> ipoib_expected_mtu;  // empty: 9000 connected, 2044 datagram
   std::string alluxio_conf;                   // empty: search Alluxio's locations
   std::vector<std::string> datapath_devices;  // empty: from the Alluxio conf, else auto
   std::string log_level = "info";

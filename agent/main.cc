@@ -20,7 +20,11 @@
 #include "collectors/advertised_hosts.h"
 #include "collectors/alluxio_config_state.h"
 #include "collectors/alluxio_conn_collector.h"
+#include "collectors/bond_collector.h"
 #include "collectors/datapath_collector.h"
+#include "collectors/infiniband_collector.h"
+#include "collectors/ipoib_collector.h"
+#include "collectors/kernel_module_collector.h"
 #include "collectors/netdev_collector.h"
 #include "collectors/probe.h"
 
@@ -146,11 +150,25 @@ int Run(int argc, char** argv) {
   ProbeCollector probes(probe_options);
   probes.Start();
 
+  // InfiniBand, IPoIB, bonds and drivers from --path.sysfs. libibumad only ever reads the
+  // real /sys, so it serves the HCA ports when that is the tree the agent was given.
+  const SysfsReader sysfs(flags.path_sysfs);
+  UmadReader umad;
+  const bool real_sysfs = flags.path_sysfs == "/sys" || flags.path_sysfs == "/sys/";
+  InfinibandCollector infiniband(sysfs, real_sysfs ? &umad : nullptr);
+  IpoibCollector ipoib(sysfs, flags.ipoib_expected_mtu);
+  BondCollector bonds(sysfs);
+  KernelModuleCollector kernel_modules(sysfs);
+
   CollectorRegistry registry(flags.scrape_min_interval, IBPATH_VERSION);
   registry.Register("netdev", &netdev);
   registry.Register("datapath", &datapath);
   registry.Register("alluxio_connections", &connections);
   registry.Register("probe", &probes);
+  registry.Register("infiniband", &infiniband);
+  registry.Register("ipoib", &ipoib);
+  registry.Register("bond", &bonds);
+  registry.Register("kernel_modules", &kernel_modules);
 
   if (check->enabled) {
     const int rc = RunCheck(registry, *check);

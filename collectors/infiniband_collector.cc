@@ -30,7 +30,7 @@ void InfinibandCollector::Export(const IbReading& reading, MetricSink& out) {
   for (const IbCounterSpec& spec : IbCounterSpecs()) {
     out.Declare(CounterMetric(spec), spec.help, MetricType::Counter);
   }
-  out.Declare("ibpath_ib_port_hw_counter_total", "Driver counters of the port (hw_counters/).",
+  out.Declare("ibpath_ib_port_hw_events_total", "Driver counters of the port (hw_counters/).",
               MetricType::Counter);
   out.Declare("ibpath_ib_port_counter_saturated",
               "1 for a 32-bit-or-narrower port counter stuck at its maximum: it no longer counts "
@@ -66,7 +66,7 @@ void InfinibandCollector::Export(const IbReading& reading, MetricSink& out) {
         if (v) out.Counter(CounterMetric(spec), "", port, static_cast<double>(*v));
       }
       for (const auto& [name, v] : p.counters.hw) {
-        out.Counter("ibpath_ib_port_hw_counter_total", "",
+        out.Counter("ibpath_ib_port_hw_events_total", "",
                     {{"ca", ca.name}, {"port", std::to_string(p.number)}, {"counter", name}},
                     static_cast<double>(v));
       }

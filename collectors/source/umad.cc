@@ -40,8 +40,13 @@ IbCa FromUmad(const umad_ca_t& u) {
     port.state = static_cast<int>(p->state);
     port.phys_state = static_cast<int>(p->phys_state);
     port.link_layer = p->link_layer;
-    // libibumad parses "2.5 Gb/sec (1X SDR)" as 2, like ibstat, which prints it as 2.5.
-    port.rate_gbps = p->rate == 2 ? 2.5 : static_cast<double>(p->rate);
+    // libibumad parses "2.5 Gb/sec (1X SDR)" as 2 (ibstat prints it as 2.5), and an
+    // unparseable rate as 0, which no port runs at.
+    if (p->rate == 2) {
+      port.rate_gbps = 2.5;
+    } else if (p->rate > 0) {
+      port.rate_gbps = static_cast<double>(p->rate);
+    }
     port.lid = p->base_lid;
     port.sm_lid = p->sm_lid;
     ca.ports.push_back(std::move(port));

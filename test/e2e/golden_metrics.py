@@ -21,6 +21,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 GOLDEN = os.path.join(ROOT, "test", "golden", "metrics_netns.prom")
 CONF = os.path.join(ROOT, "test", "fixtures", "golden", "alluxio-site.properties")
+# HCAs (one DOWN, one RoCE), IPoIB interfaces and a bond with one member down.
+SYSFS = os.path.join(ROOT, "test", "fixtures", "sysfs", "bond_one_down")
 AGENT = os.environ.get("IBPATH_AGENT", os.path.join(ROOT, "build", "ibpath-agent"))
 
 VOLATILE = [
@@ -61,7 +63,7 @@ def main():
         port = 19879
         agent = subprocess.Popen(
             ["ip", "netns", "exec", ns, AGENT, f"--web.listen-address=127.0.0.1:{port}",
-             f"--alluxio.conf={CONF}", "--scrape.min-interval=0s"],
+             f"--alluxio.conf={CONF}", f"--path.sysfs={SYSFS}", "--scrape.min-interval=0s"],
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         text = None
         deadline = time.monotonic() + 20

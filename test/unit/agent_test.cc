@@ -68,6 +68,21 @@ TEST(Flags, HelpListsEveryFlag) {
   }
 }
 
+TEST(Flags, IpoibExpectedMtu) {
+  EXPECT_FALSE(ParseFlags({})->ipoib_expected_mtu.has_value());
+  auto f = ParseFlags({"--ipoib.expected-mtu=4092"});
+  ASSERT_TRUE(f.ok()) << f.status().ToString();
+  EXPECT_EQ(f->ipoib_expected_mtu, 4092u);
+  for (const char* bad : {"--ipoib.expected-mtu=jumbo", "--ipoib.expected-mtu=0",
+                          "--ipoib.expected-mtu=70000", "--ipoib.expected-mtu=9000x"}) {
+    auto b = ParseFlags({bad});
+    ASSERT_FALSE(b.ok()) << bad;
+    EXPECT_NE(b.status().message().find("--ipoib.expected-mtu"), std::string::npos)
+        << b.status().message();
+  }
+  EXPECT_NE(FlagsHelp().find("--ipoib.expected-mtu"), std::string::npos);
+}
+
 TEST(CivetListeningPorts, GoStyleAddresses) {
   EXPECT_EQ(*CivetListeningPorts(":9879", true), "+9879");
   EXPECT_EQ(*CivetListeningPorts(":9879", false), "9879");

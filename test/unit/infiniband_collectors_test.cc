@@ -47,7 +47,7 @@ TEST(InfinibandCollector, ActiveNdrPortFromSysfs) {
            "ibpath_ib_port_rate_bytes_per_second{ca=\"mlx5_0\",port=\"1\"} 50000000000\n",
            "ibpath_ib_port_receive_bytes_total{ca=\"mlx5_0\",port=\"1\"} 7384049382712\n",
            "ibpath_ib_port_symbol_errors_total{ca=\"mlx5_0\",port=\"1\"} 2\n",
-           "ibpath_ib_port_hw_counter_total{ca=\"mlx5_0\",port=\"1\",counter=\"out_of_buffer\"} "
+           "ibpath_ib_port_hw_events_total{ca=\"mlx5_0\",port=\"1\",counter=\"out_of_buffer\"} "
            "17\n",
            "ibpath_read_problems{collector=\"infiniband\"} 0\n",
        }) {
