@@ -64,15 +64,14 @@ Result<IbReading> UmadReader::Read() {
     return entries.status();
   }
   if (entries->empty()) return out;
-  if (!initialized_) {
-    // umad_init only checks the ib_umad ABI version; CA and port queries work
-    // without it, so a failure is a problem (ib_umad not loaded), not the end.
-    if (umad_init() < 0) {
-      out.problems.push_back(
-          "umad_init failed: cannot read the ib_umad ABI version (is ib_umad loaded?)");
-    } else {
-      initialized_ = true;
-    }
+  // umad_init only checks the ib_umad ABI version; CA and port queries work
+  // without it, so a failure is a problem (ib_umad not loaded), not the end.
+  // It is tried once: on failure libibumad warns on stderr, which must not
+  // repeat every scrape.
+  if (init_ == Init::kNotTried) init_ = umad_init() < 0 ? Init::kFailed : Init::kOk;
+  if (init_ == Init::kFailed) {
+    out.problems.push_back(
+        "umad_init failed: cannot read the ib_umad ABI version (is ib_umad loaded?)");
   }
   char names[UMAD_MAX_DEVICES][UMAD_CA_NAME_LEN];
   std::memset(names, 0, sizeof names);

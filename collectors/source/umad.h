@@ -27,7 +27,8 @@ class UmadReader {
 
  private:
   std::string class_dir_;
-  bool initialized_ = false;
+  enum class Init { kNotTried, kOk, kFailed };
+  Init init_ = Init::kNotTried;
 };
 
 }  // namespace ibpath
