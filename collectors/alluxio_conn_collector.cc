@@ -26,19 +26,20 @@ const char* Bool(bool b) { return b ? "true" : "false"; }
 }  // namespace
 
 AlluxioConnCollector::AlluxioConnCollector(std::vector<std::string> flag_devices,
-                                           const AlluxioConfigState* config)
-    : flag_devices_(std::move(flag_devices)), config_(config) {}
+                                           const AlluxioConfigState* config,
+                                           std::shared_ptr<const NetnsHandle> netns)
+    : flag_devices_(std::move(flag_devices)), config_(config), netns_(std::move(netns)) {}
 
 AlluxioConnCollector::~AlluxioConnCollector() { Stop(); }
 
 void AlluxioConnCollector::Start() {
   {
     std::lock_guard<std::mutex> lock(mu_);
-    auto nl = RouteNetlink::Open();
+    auto nl = OpenIn<RouteNetlink>(netns_.get());
     if (nl.ok()) {
       notice_routes_nl_ = std::move(*nl);
     }
-    auto watch = DestroyWatch::Open();
+    auto watch = OpenIn<DestroyWatch>(netns_.get());
     if (watch.ok()) {
       watch_ = std::move(*watch);
     } else {
@@ -157,12 +158,12 @@ AlluxioConnCollector::Listener AlluxioConnCollector::DescribeListener(const TcpS
 
 Status AlluxioConnCollector::SampleLocked() {
   if (!diag_) {
-    auto d = TcpDiag::Open();
+    auto d = OpenIn<TcpDiag>(netns_.get());
     if (!d.ok()) return d.status();
     diag_ = std::move(*d);
   }
   if (!sample_routes_nl_) {
-    auto nl = RouteNetlink::Open();
+    auto nl = OpenIn<RouteNetlink>(netns_.get());
     if (!nl.ok()) return nl.status();
     sample_routes_nl_ = std::move(*nl);
   }

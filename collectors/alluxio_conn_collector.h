@@ -26,13 +26,16 @@
 #include "collectors/conn_ledger.h"
 #include "collectors/datapath.h"
 #include "collectors/source/netlink_route.h"
+#include "collectors/source/netns.h"
 #include "collectors/source/sock_diag.h"
 
 namespace ibpath {
 
 class AlluxioConnCollector : public Collector {
  public:
-  AlluxioConnCollector(std::vector<std::string> flag_devices, const AlluxioConfigState* config);
+  // `netns`: the namespace whose connections to follow (null: the agent's).
+  AlluxioConnCollector(std::vector<std::string> flag_devices, const AlluxioConfigState* config,
+                       std::shared_ptr<const NetnsHandle> netns = nullptr);
   ~AlluxioConnCollector() override;
 
   // Opens the netlink sockets, starts the destroy-notice thread (when the
@@ -69,6 +72,7 @@ class AlluxioConnCollector : public Collector {
 
   const std::vector<std::string> flag_devices_;
   const AlluxioConfigState* const config_;
+  const std::shared_ptr<const NetnsHandle> netns_;
 
   std::mutex mu_;  // guards everything below
   ConnLedger ledger_;

@@ -39,7 +39,7 @@ Status DatapathCollector::Collect(MetricSink& out) {
   }
 
   if (!netlink_) {
-    auto nl = RouteNetlink::Open();
+    auto nl = OpenIn<RouteNetlink>(netns_.get());
     if (!nl.ok()) return nl.status();
     netlink_ = std::move(*nl);
   }
@@ -61,6 +61,7 @@ Status DatapathCollector::Collect(MetricSink& out) {
               net->ByName(d) != nullptr ? 1 : 0);
   }
 
+  if (advertised_ == nullptr) return Status::Ok();
   out.Declare("ibpath_alluxio_advertised_address_info",
               "Addresses the advertised Alluxio hostnames resolve to on this node, the device "
               "that owns each, and whether it is an expected data device.",

@@ -12,20 +12,28 @@
 #include "collectors/alluxio_config_state.h"
 #include "collectors/collector.h"
 #include "collectors/source/netlink_route.h"
+#include "collectors/source/netns.h"
 
 namespace ibpath {
 
 class DatapathCollector : public Collector {
  public:
+  // `advertised` may be null (not resolved here, e.g. for a pod, whose
+  // resolver is not the node's); `netns` null: the agent's own namespace.
   DatapathCollector(std::vector<std::string> flag_devices, const AlluxioConfigState* config,
-                    const AdvertisedHosts* advertised)
-      : flag_devices_(std::move(flag_devices)), config_(config), advertised_(advertised) {}
+                    const AdvertisedHosts* advertised,
+                    std::shared_ptr<const NetnsHandle> netns = nullptr)
+      : flag_devices_(std::move(flag_devices)),
+        config_(config),
+        advertised_(advertised),
+        netns_(std::move(netns)) {}
   Status Collect(MetricSink& out) override;
 
  private:
   std::vector<std::string> flag_devices_;
   const AlluxioConfigState* config_;
   const AdvertisedHosts* advertised_;
+  const std::shared_ptr<const NetnsHandle> netns_;
   std::unique_ptr<RouteNetlink> netlink_;
 };
 

@@ -53,6 +53,24 @@ void MetricSink::Declare(std::string_view name, std::string_view help,
   if (Family(name, help, type) == nullptr) ++dropped_;
 }
 
+void MetricSink::Merge(std::vector<prometheus::MetricFamily> families, const Labels& extra) {
+  for (auto& from : families) {
+    prometheus::MetricFamily* f = Family(from.name, from.help, from.type);
+    if (f == nullptr) {
+      dropped_ += from.metric.size();
+      continue;
+    }
+    for (auto& m : from.metric) {
+      std::vector<prometheus::ClientMetric::Label> labels;
+      labels.reserve(extra.size() + m.label.size());
+      for (const auto& [k, v] : extra) labels.push_back({k, v});
+      labels.insert(labels.end(), m.label.begin(), m.label.end());
+      m.label = std::move(labels);
+      f->metric.push_back(std::move(m));
+    }
+  }
+}
+
 std::vector<prometheus::MetricFamily> MetricSink::Take() {
   std::vector<prometheus::MetricFamily> out = std::move(families_);
   families_.clear();

@@ -29,6 +29,9 @@ class MetricSink {
   // Declares a family with no samples yet so that it appears with HELP/TYPE
   // even when empty (e.g. no Alluxio connections right now).
   void Declare(std::string_view name, std::string_view help, prometheus::MetricType type);
+  // Adds what another sink collected, with `extra` labels put first on every
+  // sample (e.g. netns="host" for one namespace's collectors).
+  void Merge(std::vector<prometheus::MetricFamily> families, const Labels& extra);
 
   // Moves out every family, sorted by name (stable, diffable output).
   std::vector<prometheus::MetricFamily> Take();

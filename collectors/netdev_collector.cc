@@ -4,7 +4,7 @@ namespace ibpath {
 
 Status NetdevCollector::Collect(MetricSink& out) {
   if (!netlink_) {
-    auto nl = RouteNetlink::Open();
+    auto nl = OpenIn<RouteNetlink>(netns_.get());
     if (!nl.ok()) return nl.status();
     netlink_ = std::move(*nl);
   }

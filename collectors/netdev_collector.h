@@ -8,14 +8,19 @@
 
 #include "collectors/collector.h"
 #include "collectors/source/netlink_route.h"
+#include "collectors/source/netns.h"
 
 namespace ibpath {
 
 class NetdevCollector : public Collector {
  public:
+  // `netns`: the namespace to read (null: the agent's own).
+  explicit NetdevCollector(std::shared_ptr<const NetnsHandle> netns = nullptr)
+      : netns_(std::move(netns)) {}
   Status Collect(MetricSink& out) override;
 
  private:
+  const std::shared_ptr<const NetnsHandle> netns_;
   std::unique_ptr<RouteNetlink> netlink_;  // opened on first use, reopened after errors
 };
 

@@ -12,7 +12,7 @@ packages=(
   libibumad-dev libspdlog-dev libfmt-dev
   # the data-path probe: libcurl (OpenSSL flavour) and libcrypto for SHA-256
   libcurl4-openssl-dev libssl-dev
-  nlohmann-json3-dev
+  nlohmann-json3-dev libcap-dev
   # tests
   libgtest-dev libgmock-dev googletest
   # real tools the tests drive: promtool, iproute2 (ip netns), ss, curl

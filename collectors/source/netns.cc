@@ -158,14 +158,15 @@ Result<uint64_t> CurrentNetnsInode(const std::string& procfs) {
 }
 
 NetnsDiscovery DiscoverNetns(const std::string& procfs, const std::string& run_netns_dir,
-                             uint64_t self_inode, bool include_named) {
+                             uint64_t self_inode) {
   NetnsDiscovery out;
   std::map<uint64_t, DiscoveredNetns> by_inode;
   DiscoveredNetns& self = by_inode[self_inode];
   self.inode = self_inode;
   self.id = "host";
+  std::map<uint64_t, std::pair<std::string, std::string>> named;  // inode -> name, path
 
-  if (include_named) {
+  if (!run_netns_dir.empty()) {
     if (DIR* d = opendir(run_netns_dir.c_str())) {
       while (dirent* e = readdir(d)) {
         const std::string name = e->d_name;
@@ -177,10 +178,7 @@ NetnsDiscovery DiscoverNetns(const std::string& procfs, const std::string& run_n
         if (stat(path.c_str(), &st) != 0 || st.st_ino == self_inode) continue;
         struct stat parent {};
         if (stat(run_netns_dir.c_str(), &parent) == 0 && st.st_dev == parent.st_dev) continue;
-        DiscoveredNetns& ns = by_inode[st.st_ino];
-        ns.inode = st.st_ino;
-        ns.id = name;
-        ns.path = path;
+        named[st.st_ino] = {name, path};
       }
       closedir(d);
     }
@@ -209,8 +207,13 @@ NetnsDiscovery DiscoverNetns(const std::string& procfs, const std::string& run_n
     DiscoveredNetns& ns = by_inode[*inode];
     ns.inode = *inode;
     if (ns.id.empty()) {
-      ns.id = "inode:" + std::to_string(*inode);
-      ns.path = dir + "/ns/net";
+      if (auto n = named.find(*inode); n != named.end()) {
+        ns.id = n->second.first;
+        ns.path = n->second.second;
+      } else {
+        ns.id = "inode:" + std::to_string(*inode);
+        ns.path = dir + "/ns/net";
+      }
     }
     ns.processes.push_back({pid, *kind});
     const std::string environ = ReadAll(dir + "/environ").value_or("");

@@ -58,10 +58,12 @@ struct NetnsDiscovery {
 };
 
 // `self_inode`: the agent's own network namespace (always listed, as "host").
-// Named namespaces under `run_netns_dir` are listed even without an Alluxio
-// process in them (an operator named them; a lab or CNI made them).
+// Other namespaces are listed when an Alluxio process runs in them; those
+// named under `run_netns_dir` (`ip netns`) carry that name. A named
+// namespace without Alluxio is not sampled: on a node, CNI and other tools
+// keep namespaces there that have nothing to do with Alluxio.
 NetnsDiscovery DiscoverNetns(const std::string& procfs, const std::string& run_netns_dir,
-                             uint64_t self_inode, bool include_named);
+                             uint64_t self_inode);
 
 // Pure parts, tested table-driven.
 // "net:[4026531840]" -> 4026531840.
@@ -94,5 +96,19 @@ class NetnsHandle {
   explicit NetnsHandle(int fd) : fd_(fd) {}
   int fd_ = -1;
 };
+
+// Opens a socket-owning reader (RouteNetlink, TcpDiag, DestroyWatch: any T
+// with a static Open()) inside `ns`; null `ns` means the agent's own.
+template <typename T>
+Result<std::unique_ptr<T>> OpenIn(const NetnsHandle* ns) {
+  if (ns == nullptr || ns->is_own()) return T::Open();
+  std::optional<Result<std::unique_ptr<T>>> opened;
+  Status entered = ns->Run([&] {
+    opened.emplace(T::Open());
+    return opened->status();
+  });
+  if (!opened) return entered;
+  return std::move(*opened);
+}
 
 }  // namespace ibpath

@@ -92,7 +92,10 @@ def run(*cmd, check=True):
 
 
 class Lab:
-    def __init__(self):
+    def __init__(self, fabric="ib0"):
+        """`fabric`: the fabric device's name on both nodes (ib0; net1 for
+        pod-like namespaces, as Multus names the second interface)."""
+        self.fabric = fabric
         tag = "%d-%d" % (os.getpid(), int(time.monotonic_ns() % 100000))
         self.worker = "ibpw-" + tag
         self.client = "ibpc-" + tag
@@ -114,7 +117,7 @@ class Lab:
             run("ip", "-n", ns, "link", "set", "lo", "up")
             for key in ("all", "default"):
                 run("ip", "netns", "exec", ns, "sysctl", "-qw", "net.ipv4.conf.%s.rp_filter=0" % key)
-        for dev, w, c in (("ib0", WORKER_IB, CLIENT_IB), ("eth0", WORKER_ETH, CLIENT_ETH)):
+        for dev, w, c in ((self.fabric, WORKER_IB, CLIENT_IB), ("eth0", WORKER_ETH, CLIENT_ETH)):
             run("ip", "link", "add", "name", dev, "netns", self.worker, "type", "veth",
                 "peer", "name", dev, "netns", self.client)
             for ns, addr in ((self.worker, w), (self.client, c)):
@@ -140,23 +143,26 @@ class Lab:
 
     # --- processes --------------------------------------------------------
 
-    def spawn(self, ns, *cmd, stdin=subprocess.DEVNULL, name="proc"):
+    def spawn(self, ns, *cmd, stdin=subprocess.DEVNULL, name="proc", env=None):
+        """Starts `cmd` in namespace `ns` (None: the test's own namespace)."""
         log = open(os.path.join(self.tmp, "%s-%d.log" % (name, len(self.procs))), "w+")
-        p = subprocess.Popen(("ip", "netns", "exec", ns) + cmd, stdin=stdin,
-                             stdout=subprocess.PIPE, stderr=log, text=True)
+        prefix = ("ip", "netns", "exec", ns) if ns else ()
+        p = subprocess.Popen(prefix + tuple(cmd), stdin=stdin, stdout=subprocess.PIPE, stderr=log,
+                             text=True, env=None if env is None else dict(os.environ, **env))
         p.log = log
         self.procs.append(p)
         return p
 
-    def start_worker(self, listen="0.0.0.0", port=DATA_PORT):
+    def start_worker(self, listen="0.0.0.0", port=DATA_PORT, extra=(), env=None):
         p = self.spawn(self.worker, PYTHON, STANDIN, "worker", "--listen", listen, "--port",
-                       str(port), name="worker")
+                       str(port), *extra, name="worker", env=env)
         line = p.stdout.readline()
         if line.strip() != "listening":
             raise RuntimeError("stand-in worker did not start: " + self.log_of(p))
         return p
 
-    def read(self, dst, nbytes, src=None, count=1, hold=False, port=DATA_PORT, timeout=60):
+    def read(self, dst, nbytes, src=None, count=1, hold=False, port=DATA_PORT, timeout=60,
+             extra=(), env=None):
         """Runs a client in the client namespace. Without hold, waits for it
         and returns the bytes read; with hold, returns the process once its
         bytes arrived (close its stdin to end the last connection)."""
@@ -166,8 +172,9 @@ class Lab:
             cmd += ["--src", src]
         if hold:
             cmd.append("--hold")
+        cmd += list(extra)
         p = self.spawn(self.client, *cmd, stdin=subprocess.PIPE if hold else subprocess.DEVNULL,
-                       name="client")
+                       name="client", env=env)
         line = p.stdout.readline()
         if not line.startswith("done "):
             p.wait(timeout)
@@ -177,8 +184,11 @@ class Lab:
         p.wait(timeout)
         return int(line.split()[1])
 
-    def start_agent(self, ns, *flags):
-        self.agent = self.spawn(ns, agent_binary(), "--web.listen-address=127.0.0.1:%d" % AGENT_PORT,
+    def start_agent(self, ns, *flags, port=AGENT_PORT):
+        """Starts the agent in `ns` (None: the test's own namespace, where
+        the port must be one nobody else uses)."""
+        self.agent_port = port
+        self.agent = self.spawn(ns, agent_binary(), "--web.listen-address=127.0.0.1:%d" % port,
                                 "--scrape.min-interval=0s", *flags, name="agent")
         self.agent_ns = ns
         self.wait_for(lambda: self.scrape(check=False) is not None, "the agent to answer /metrics")
@@ -195,8 +205,9 @@ class Lab:
         if self.agent.poll() is not None:
             raise AssertionError("agent exited with %s:\n%s" % (self.agent.returncode,
                                                                 self.log_of(self.agent)))
-        r = run("ip", "netns", "exec", self.agent_ns, "curl", "-sf", "--max-time", "10",
-                "http://127.0.0.1:%d%s" % (AGENT_PORT, path), check=False)
+        prefix = ("ip", "netns", "exec", self.agent_ns) if self.agent_ns else ()
+        r = run(*prefix, "curl", "-sf", "--max-time", "10",
+                "http://127.0.0.1:%d%s" % (self.agent_port, path), check=False)
         if r.returncode != 0:
             if check:
                 raise AssertionError("scrape of %s failed: curl exit %d" % (path, r.returncode))

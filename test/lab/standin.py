@@ -87,6 +87,9 @@ def main():
     w = sub.add_parser("worker")
     w.add_argument("--listen", default="0.0.0.0")
     w.add_argument("--port", type=int, required=True)
+    # Shows up in the command line, where the agent recognises Alluxio
+    # processes (e.g. --as alluxio.worker.AlluxioWorker); otherwise unused.
+    w.add_argument("--as", dest="as_class")
     c = sub.add_parser("client")
     c.add_argument("--src")
     c.add_argument("--dst", required=True)
@@ -95,6 +98,7 @@ def main():
     c.add_argument("--count", type=int, default=1)
     c.add_argument("--hold", action="store_true")
     c.add_argument("--every", type=float)
+    c.add_argument("--as", dest="as_class")
     args = p.parse_args()
     worker(args) if args.cmd == "worker" else client(args)
 

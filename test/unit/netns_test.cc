@@ -1,6 +1,7 @@
 #include "collectors/source/netns.h"
 
 #include <gtest/gtest.h>
+#include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -128,8 +129,7 @@ class DiscoverTest : public ::testing::Test {
 };
 
 TEST_F(DiscoverTest, FindsAlluxioNamespacesWithPodMetadata) {
-  NetnsDiscovery got = DiscoverNetns(proc.string(), (root / "no-run-netns").string(), 4026531840,
-                                     /*include_named=*/true);
+  NetnsDiscovery got = DiscoverNetns(proc.string(), (root / "no-run-netns").string(), 4026531840);
   ASSERT_EQ(got.namespaces.size(), 2u);
   const DiscoveredNetns& host = got.namespaces[0];
   EXPECT_EQ(host.id, "host");
@@ -152,7 +152,7 @@ TEST_F(DiscoverTest, FindsAlluxioNamespacesWithPodMetadata) {
 }
 
 TEST_F(DiscoverTest, OwnNamespaceListedEvenWithoutProcfs) {
-  NetnsDiscovery got = DiscoverNetns((root / "missing").string(), "", 7, true);
+  NetnsDiscovery got = DiscoverNetns((root / "missing").string(), "", 7);
   ASSERT_EQ(got.namespaces.size(), 1u);
   EXPECT_EQ(got.namespaces[0].id, "host");
   EXPECT_EQ(got.namespaces[0].inode, 7u);
@@ -205,10 +205,34 @@ TEST(NetnsHandle, EntersAnotherNamespaceOnItsOwnThread) {
   EXPECT_NE(inside, *own);
   EXPECT_EQ(*CurrentNetnsInode("/proc"), *own);  // the caller stayed home
 
-  NetnsDiscovery d = DiscoverNetns("/proc", "/run/netns", *own, true);
-  bool listed = false;
-  for (const auto& ns : d.namespaces) listed |= ns.id == name && ns.inode == st.st_ino;
-  EXPECT_TRUE(listed);
+  // Named, but without an Alluxio process: not sampled.
+  auto listed = [&] {
+    for (const auto& ns : DiscoverNetns("/proc", "/run/netns", *own).namespaces) {
+      if (ns.inode == st.st_ino) return ns.id == name && !ns.processes.empty();
+    }
+    return false;
+  };
+  EXPECT_FALSE(listed());
+  // An Alluxio worker starts in it: listed under its name.
+  FILE* p = popen(("ip netns exec " + name +
+                   " python3 -c 'import time; time.sleep(60)' alluxio.worker.AlluxioWorker "
+                   ">/dev/null 2>&1 & echo $!")
+                      .c_str(),
+                  "r");
+  ASSERT_NE(p, nullptr);
+  int pid = 0;
+  ASSERT_EQ(fscanf(p, "%d", &pid), 1);
+  pclose(p);
+  struct Kill {
+    int pid;
+    ~Kill() { kill(pid, SIGKILL); }
+  } killer{pid};
+  bool found = false;
+  for (int i = 0; i < 100 && !found; ++i) {  // until the child has exec'd python
+    found = listed();
+    if (!found) usleep(50 * 1000);
+  }
+  EXPECT_TRUE(found);
 }
 
 }  // namespace
