@@ -100,6 +100,17 @@ const std::map<std::string, FlagSpec>& Specs() {
           f.path_sysfs = v;
           return Status::Ok();
         }}},
+      {"netns.discover",
+       {"Follow Alluxio processes into their own network namespaces (pods): auto, on or off "
+        "(default \"auto\": on when the agent may enter them, i.e. has CAP_SYS_ADMIN).",
+        "mode",
+        [](Flags& f, const std::string& v) {
+          if (v != "auto" && v != "on" && v != "off") {
+            return Status::InvalidArgument("--netns.discover='" + v + "': want auto, on or off");
+          }
+          f.netns_discover = v;
+          return Status::Ok();
+        }}},
       {"ipoib.expected-mtu",
        {"MTU IPoIB interfaces should run at, capped at their mode's maximum (default: 9000 in "
         "connected mode, 2044 in datagram mode).",

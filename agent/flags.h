@@ -35,6 +35,7 @@ struct Flags {
   std::string probe_device;  // empty: alluxio.user.network.data.bind.device, else none
   bool probe_pin_device = false;
   int probe_max_concurrent = 2;
+  std::string netns_discover = "auto";  // auto: on with CAP_SYS_ADMIN
   bool show_version = false;
   bool show_help = false;
 };

@@ -26,6 +26,7 @@
 #include "collectors/ipoib_collector.h"
 #include "collectors/kernel_module_collector.h"
 #include "collectors/netdev_collector.h"
+#include "collectors/netns_collector.h"
 #include "collectors/probe.h"
 
 #ifndef IBPATH_VERSION
@@ -132,9 +133,17 @@ int Run(int argc, char** argv) {
   AdvertisedHosts advertised;
   advertised.Refresh(config.Current()->advertised_hosts);
 
-  NetdevCollector netdev;
-  DatapathCollector datapath(flags.datapath_devices, &config, &advertised);
-  AlluxioConnCollector connections(flags.datapath_devices, &config);
+  Result<bool> discover = ResolveNetnsDiscovery(flags.netns_discover);
+  if (!discover.ok()) return Fail(discover.status().message());
+  // Interfaces, the data path and Alluxio connections, for the agent's own
+  // network namespace and (with discovery) every one holding Alluxio.
+  NetnsCollector::Options netns_options;
+  netns_options.procfs = flags.path_procfs;
+  netns_options.discover = *discover;
+  netns_options.flag_devices = flags.datapath_devices;
+  netns_options.host_config = &config;
+  netns_options.host_advertised = &advertised;
+  NetnsCollector connections(netns_options);
   connections.Start();
 
   ProbeCollector::Options probe_options;
@@ -161,9 +170,7 @@ int Run(int argc, char** argv) {
   KernelModuleCollector kernel_modules(sysfs);
 
   CollectorRegistry registry(flags.scrape_min_interval, IBPATH_VERSION);
-  registry.Register("netdev", &netdev);
-  registry.Register("datapath", &datapath);
-  registry.Register("alluxio_connections", &connections);
+  registry.Register("netns", &connections);
   registry.Register("probe", &probes);
   registry.Register("infiniband", &infiniband);
   registry.Register("ipoib", &ipoib);

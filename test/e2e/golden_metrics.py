@@ -27,11 +27,11 @@ AGENT = os.environ.get("IBPATH_AGENT", os.path.join(ROOT, "build", "ibpath-agent
 
 VOLATILE = [
     re.compile(r"^(ibpath_collector_duration_seconds\{.*\}) .*$"),
-    re.compile(r"^(ibpath_alluxio_config_last_reload_success_timestamp_seconds) .*$"),
+    re.compile(r"^(ibpath_alluxio_config_last_reload_success_timestamp_seconds(\{.*\})?) .*$"),
     re.compile(r"^(ibpath_netdev_(receive|transmit)_(bytes|packets)_total\{.*\}) .*$"),
     # Counts every TCP socket destroyed in the namespace, the test's own
     # readiness polls included.
-    re.compile(r"^(ibpath_alluxio_close_notices_total) .*$"),
+    re.compile(r"^(ibpath_alluxio_close_notices_total(\{.*\})?) .*$"),
 ]
 
 
