@@ -63,7 +63,8 @@ def main():
         port = 19879
         agent = subprocess.Popen(
             ["ip", "netns", "exec", ns, AGENT, f"--web.listen-address=127.0.0.1:{port}",
-             f"--alluxio.conf={CONF}", f"--path.sysfs={SYSFS}", "--scrape.min-interval=0s"],
+             f"--alluxio.conf={CONF}", f"--path.sysfs={SYSFS}", "--scrape.min-interval=0s",
+             "--netns.discover=off"],
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         text = None
         deadline = time.monotonic() + 20

@@ -118,7 +118,8 @@ class Cluster:
         for node in self.nodes:
             node.agent = self.spawn(node.ns, agent_binary(),
                                     "--web.listen-address=0.0.0.0:%d" % AGENT_PORT,
-                                    "--alluxio.conf=" + node.conf, *self.agent_flags,
+                                    "--alluxio.conf=" + node.conf, "--netns.discover=off",
+                                    *self.agent_flags,
                                     name="agent-" + node.name)
 
     def start_traffic(self, nbytes=256 * 1024, every=0.2):

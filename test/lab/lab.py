@@ -188,6 +188,10 @@ class Lab:
         """Starts the agent in `ns` (None: the test's own namespace, where
         the port must be one nobody else uses)."""
         self.agent_port = port
+        # Other tests' "pods" run on the same machine at the same time: an
+        # agent follows other namespaces only when the test says so.
+        if not any(f.startswith("--netns.discover") for f in flags):
+            flags = flags + ("--netns.discover=off",)
         self.agent = self.spawn(ns, agent_binary(), "--web.listen-address=127.0.0.1:%d" % port,
                                 "--scrape.min-interval=0s", *flags, name="agent")
         self.agent_ns = ns

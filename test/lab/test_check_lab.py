@@ -13,7 +13,7 @@ class CheckLab(LabTestCase):
 
     def check(self, *flags):
         r = subprocess.run(["ip", "netns", "exec", self.lab.worker, agent_binary(), "check",
-                            "--alluxio.conf=" + self.conf, *flags],
+                            "--alluxio.conf=" + self.conf, "--netns.discover=off", *flags],
                            capture_output=True, text=True, timeout=60)
         return r.returncode, r.stdout, r.stderr
 
