@@ -8,50 +8,50 @@
 #include <set>
 
 namespace ibpath {
+
+MetricIndex::MetricIndex(const std::vector<prometheus::MetricFamily>& families) {
+  for (const auto& f : families) {
+    auto& out = by_name_[f.name];
+    for (const auto& m : f.metric) {
+      MetricSample s;
+      for (const auto& l : m.label) s.labels[l.name] = l.value;
+      switch (f.type) {
+        case prometheus::MetricType::Counter: s.value = m.counter.value; break;
+        case prometheus::MetricType::Gauge: s.value = m.gauge.value; break;
+        case prometheus::MetricType::Untyped: s.value = m.untyped.value; break;
+        default: continue;
+      }
+      out.push_back(std::move(s));
+    }
+  }
+}
+
+const std::vector<MetricSample>& MetricIndex::Get(const std::string& name) const {
+  static const std::vector<MetricSample> kNone;
+  auto it = by_name_.find(name);
+  return it == by_name_.end() ? kNone : it->second;
+}
+
+std::optional<double> MetricIndex::Value(const std::string& name) const {
+  const auto& s = Get(name);
+  if (s.empty()) return std::nullopt;
+  return s.front().value;
+}
+
+std::optional<double> MetricIndex::Sum(const std::string& name) const {
+  const auto& samples = Get(name);
+  if (samples.empty()) return std::nullopt;
+  std::map<std::map<std::string, std::string>, double> distinct;  // a repeated series counts once
+  for (const auto& s : samples) distinct[s.labels] = s.value;
+  double sum = 0;
+  for (const auto& [labels, v] : distinct) sum += v;
+  return sum;
+}
+
 namespace {
 
 using LabelMap = std::map<std::string, std::string>;
-
-struct Sample {
-  LabelMap labels;
-  double value = 0;
-};
-
-// The metric families indexed by name; a name that is absent is not the same
-// as a name with no samples (the collector ran and found nothing).
-class MetricIndex {
- public:
-  explicit MetricIndex(const std::vector<prometheus::MetricFamily>& families) {
-    for (const auto& f : families) {
-      auto& out = by_name_[f.name];
-      for (const auto& m : f.metric) {
-        Sample s;
-        for (const auto& l : m.label) s.labels[l.name] = l.value;
-        switch (f.type) {
-          case prometheus::MetricType::Counter: s.value = m.counter.value; break;
-          case prometheus::MetricType::Gauge: s.value = m.gauge.value; break;
-          case prometheus::MetricType::Untyped: s.value = m.untyped.value; break;
-          default: continue;
-        }
-        out.push_back(std::move(s));
-      }
-    }
-  }
-  bool Has(const std::string& name) const { return by_name_.count(name) != 0; }
-  const std::vector<Sample>& Get(const std::string& name) const {
-    static const std::vector<Sample> kNone;
-    auto it = by_name_.find(name);
-    return it == by_name_.end() ? kNone : it->second;
-  }
-  std::optional<double> Value(const std::string& name) const {
-    const auto& s = Get(name);
-    if (s.empty()) return std::nullopt;
-    return s.front().value;
-  }
-
- private:
-  std::map<std::string, std::vector<Sample>> by_name_;
-};
+using Sample = MetricSample;
 
 std::string Join(const std::set<std::string>& items, const char* sep = ", ") {
   std::string out;
@@ -62,10 +62,7 @@ std::string Join(const std::set<std::string>& items, const char* sep = ", ") {
   return out;
 }
 
-std::string Label(const Sample& s, const std::string& key) {
-  auto it = s.labels.find(key);
-  return it == s.labels.end() ? std::string() : it->second;
-}
+std::string Label(const Sample& s, const std::string& key) { return s.Label(key); }
 
 CheckResult Make(std::string name, std::string title) {
   CheckResult r;
@@ -336,7 +333,8 @@ CheckResult CheckConnections(const Context& c) {
     per_device[Label(s, "device")] += s.value;
     total += s.value;
   }
-  const double fallback = c.m.Value("ibpath_alluxio_fallback_connections").value_or(0);
+  // Every namespace's fallback connections (host and pods).
+  const double fallback = c.m.Sum("ibpath_alluxio_fallback_connections").value_or(0);
   std::set<std::string> parts, bad;
   for (const auto& [dev, n] : per_device) {
     parts.insert(fmt::format("{} on {}", n, dev));
@@ -352,6 +350,7 @@ CheckResult CheckConnections(const Context& c) {
     return r;
   }
   r.status = CheckStatus::kFail;
+  r.off_fabric = true;
   r.detail = fmt::format("{} of {} data connection(s) leave on {} instead of {}", fallback, total,
                          Join(bad), Join(c.expected));
   const std::string dev = c.first_expected();
@@ -419,6 +418,8 @@ CheckResult CheckProbe(const Context& c) {
     return r;
   }
   r.status = CheckStatus::kFail;
+  r.off_fabric = *success > 0 || reasons.count("route_not_data_device") ||
+                 reasons.count("rx_not_on_data_device");
   if (*success > 0) {
     r.detail = fmt::format("read succeeded but its bytes came over {}", Join(devices));
     r.fix = "see data_connections: the worker's address is routed over a non-data device";
@@ -452,6 +453,17 @@ std::vector<CheckResult> EvaluateChecks(const std::vector<prometheus::MetricFami
 bool Healthy(const std::vector<CheckResult>& results) {
   return std::none_of(results.begin(), results.end(),
                       [](const CheckResult& r) { return r.status == CheckStatus::kFail; });
+}
+
+DataPathVerdict JudgeDataPath(const std::vector<CheckResult>& results) {
+  bool seen_on_fabric = false;
+  for (const auto& r : results) {
+    if (r.off_fabric) return DataPathVerdict::kFallback;
+    if ((r.name == "data_connections" || r.name == "probe") && r.status == CheckStatus::kOk) {
+      seen_on_fabric = true;
+    }
+  }
+  return seen_on_fabric ? DataPathVerdict::kOnFabric : DataPathVerdict::kUnknown;
 }
 
 std::string_view CheckStatusName(CheckStatus s) {

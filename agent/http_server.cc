@@ -3,9 +3,13 @@
 #include <civetweb.h>
 #include <prometheus/text_serializer.h>
 #include <spdlog/spdlog.h>
+#include <unistd.h>
 
 #include <cstring>
+#include <ctime>
 #include <sstream>
+
+#include "agent/status_page.h"
 
 namespace ibpath {
 
@@ -157,19 +161,15 @@ int HttpServer::HandleRequest(mg_connection* conn) {
     return 200;
   }
   if (uri == "/") {
-    std::string page =
-        "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>ibpath-agent</title></head>\n"
-        "<body><h1>ibpath-agent</h1>\n<p>Watches whether Alluxio data travels over the "
-        "InfiniBand fabric. Version " +
-        options_.version +
-        ".</p>\n<ul>\n<li><a href=\"" + options_.telemetry_path + "\">" +
-        options_.telemetry_path + "</a>: Prometheus metrics</li>\n"
-        "<li><a href=\"/healthz\">/healthz</a>: liveness</li>\n";
-    for (const Endpoint& e : options_.endpoints) {
-      page += "<li><a href=\"" + e.path + "\">" + e.path + "</a>: " + e.description + "</li>\n";
-    }
-    page += "</ul>\n</body></html>\n";
-    Send(conn, 200, "text/html; charset=utf-8", page, head);
+    // The node status page, from the same shared collection a scrape gets.
+    StatusPageInfo info;
+    info.version = options_.version;
+    info.telemetry_path = options_.telemetry_path;
+    for (const Endpoint& e : options_.endpoints) info.endpoints.emplace_back(e.path, e.description);
+    char hostname[256] = {};
+    if (gethostname(hostname, sizeof(hostname) - 1) == 0) info.hostname = hostname;
+    info.now = std::time(nullptr);
+    Send(conn, 200, "text/html; charset=utf-8", RenderStatusPage(metrics_->Collect(), info), head);
     return 200;
   }
   Send(conn, 404, "text/plain; charset=utf-8", "not found; see /\n", head);

@@ -1,4 +1,4 @@
-// HttpServer: the agent's web endpoint on CivetWeb: a landing page at /,
+// HttpServer: the agent's web endpoint on CivetWeb: the node status page at /,
 // /healthz, and the telemetry path serving a Collectable in the Prometheus
 // text format.
 //
