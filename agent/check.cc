@@ -420,9 +420,24 @@ CheckResult CheckProbe(const Context& c) {
   r.status = CheckStatus::kFail;
   r.off_fabric = *success > 0 || reasons.count("route_not_data_device") ||
                  reasons.count("rx_not_on_data_device");
-  if (*success > 0) {
-    r.detail = fmt::format("read succeeded but its bytes came over {}", Join(devices));
-    r.fix = "see data_connections: the worker's address is routed over a non-data device";
+  if (r.off_fabric) {
+    // Where the bytes arrived: the interfaces whose receive counters moved
+    // by at least half of what the probe read.
+    const double read = c.m.Value("ibpath_probe_bytes").value_or(0);
+    std::set<std::string> arrived;
+    for (const auto& s : c.m.Get("ibpath_probe_interface_receive_bytes")) {
+      if (read > 0 && s.value >= read / 2) arrived.insert(Label(s, "device"));
+    }
+    r.detail = fmt::format(
+        "the read worked, but its socket routes over {} and its bytes arrived on {} ({})",
+        devices.empty() ? std::string("?") : Join(devices),
+        arrived.empty() ? std::string("no single interface") : Join(arrived),
+        reasons.empty() ? std::string("-") : Join(reasons));
+    r.fix = fmt::format(
+        "the path between this node and the worker leaves {0}: check `ip route get <worker "
+        "address> from <{0} address>` here and, on the worker, the route back to this node's {0} "
+        "address",
+        c.first_expected());
   } else {
     r.detail = "read failed: " + (reasons.empty() ? std::string("unknown") : Join(reasons));
     r.fix = "check the worker is up and reachable on its data device address; compare with "

@@ -5,6 +5,7 @@
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -76,8 +77,25 @@ Result<CheckMode> TakeCheckMode(std::vector<std::string>& args) {
   return mode;
 }
 
-int RunCheck(const CollectorRegistry& registry, const CheckMode& mode) {
-  const std::vector<CheckResult> results = EvaluateChecks(registry.Collect());
+// With a probe configured, `check` runs one now (the scheduled one has not
+// run yet) and judges its result in place of the probe collector's.
+int RunCheck(const CollectorRegistry& registry, const CheckMode& mode, ProbeCollector& probes,
+             const std::string& probe_url, uint64_t probe_bytes) {
+  std::vector<prometheus::MetricFamily> families = registry.Collect();
+  if (!probe_url.empty()) {
+    std::optional<ProbeOutcome> outcome = probes.RunOnDemand(probe_url, probe_bytes);
+    if (outcome) {
+      MetricSink sink;
+      ExportProbe(&*outcome, sink);
+      std::vector<prometheus::MetricFamily> fresh = sink.Take();
+      std::erase_if(families, [&](const prometheus::MetricFamily& f) {
+        return std::any_of(fresh.begin(), fresh.end(),
+                           [&](const prometheus::MetricFamily& n) { return n.name == f.name; });
+      });
+      families.insert(families.end(), fresh.begin(), fresh.end());
+    }
+  }
+  const std::vector<CheckResult> results = EvaluateChecks(families);
   const std::string out = mode.json ? FormatChecksJson(results) : FormatChecksText(results);
   std::fputs(out.c_str(), stdout);
   return Healthy(results) ? 0 : 1;
@@ -157,7 +175,7 @@ int Run(int argc, char** argv) {
   probe_options.settings.datapath_devices = flags.datapath_devices;
   probe_options.settings.config = &config;
   ProbeCollector probes(probe_options);
-  probes.Start();
+  if (!check->enabled) probes.Start();
 
   // InfiniBand, IPoIB, bonds and drivers from --path.sysfs. libibumad only ever reads the
   // real /sys, so it serves the HCA ports when that is the tree the agent was given.
@@ -178,7 +196,7 @@ int Run(int argc, char** argv) {
   registry.Register("kernel_modules", &kernel_modules);
 
   if (check->enabled) {
-    const int rc = RunCheck(registry, *check);
+    const int rc = RunCheck(registry, *check, probes, probe_options.url, probe_options.bytes);
     connections.Stop();
     return rc;
   }

@@ -7,11 +7,11 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <charconv>
 #include <cctype>
 #include <cerrno>
 #include <cstring>
 #include <map>
-#include <regex>
 #include <thread>
 
 namespace ibpath {
@@ -89,14 +89,16 @@ std::string FindConf(const std::string& root, const std::vector<std::string>& ar
 }  // namespace
 
 std::optional<uint64_t> ParseNsLink(const std::string& link) {
-  static const std::regex kLink(R"(^net:\[(\d{1,20})\]$)");
-  std::smatch m;
-  if (!std::regex_match(link, m, kLink)) return std::nullopt;
-  try {
-    return std::stoull(m[1].str());
-  } catch (const std::exception&) {
+  constexpr std::string_view kPrefix = "net:[";
+  if (link.size() <= kPrefix.size() + 1 || link.compare(0, kPrefix.size(), kPrefix) != 0 ||
+      link.back() != ']') {
     return std::nullopt;
   }
+  const std::string_view digits(link.data() + kPrefix.size(), link.size() - kPrefix.size() - 1);
+  uint64_t v = 0;
+  auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), v);
+  if (ec != std::errc() || end != digits.data() + digits.size()) return std::nullopt;
+  return v;
 }
 
 std::optional<std::string> AlluxioProcessKind(const std::string& cmdline) {
@@ -122,21 +124,21 @@ std::optional<std::string> AlluxioProcessKind(const std::string& cmdline) {
 }
 
 std::optional<std::string> ContainerIdFromCgroup(const std::string& cgroup) {
-  static const std::regex kId("([0-9a-f]{64})");
-  std::optional<std::string> found;
-  std::size_t start = 0;
-  while (start < cgroup.size()) {
-    std::size_t end = cgroup.find('\n', start);
-    if (end == std::string::npos) end = cgroup.size();
-    const std::string line = cgroup.substr(start, end - start);
-    std::smatch m;
-    if (std::regex_search(line, m, kId)) {
-      // Short form, as `docker ps` and `crictl ps` print it.
-      return m[1].str().substr(0, 12);
+  // Runtimes name the container's cgroup after its 64-hex-digit id
+  // (docker-<id>.scope, cri-containerd-<id>.scope, kubepods/.../<id>).
+  std::size_t run = 0;
+  for (std::size_t i = 0; i < cgroup.size(); ++i) {
+    const char c = cgroup[i];
+    if ((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f')) {
+      if (++run == 64) {
+        const bool more = i + 1 < cgroup.size() && std::isxdigit(static_cast<unsigned char>(cgroup[i + 1]));
+        if (!more) return cgroup.substr(i + 1 - 64, 12);  // short form, as `crictl ps` prints
+      }
+    } else {
+      run = 0;
     }
-    start = end + 1;
   }
-  return found;
+  return std::nullopt;
 }
 
 std::optional<std::string> EnvironValue(const std::string& environ, const std::string& name) {

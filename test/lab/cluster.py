@@ -25,7 +25,7 @@ import subprocess
 import tempfile
 import time
 
-from lab import DATA_PORT, PYTHON, STANDIN, agent_binary, run
+from lab import DATA_PORT, PYTHON, STANDIN, agent_binary, run, wait_links_up
 
 AGENT_PORT = 9879
 SWITCH_ETH = "198.19.0.254"
@@ -45,6 +45,7 @@ class Node:
         self.eth = "198.19.0.%d" % index
         self.target = "%s:%d" % (self.eth, AGENT_PORT)
         self.is_worker = name.startswith("w")
+        self.agent_flags = []  # per node, after the cluster's own
 
 
 class Cluster:
@@ -95,6 +96,7 @@ class Cluster:
                 run("ip", "-n", node.ns, "link", "set", dev, "up")
                 run("ip", "netns", "exec", node.ns, "sysctl", "-qw",
                     "net.ipv4.conf.%s.rp_filter=0" % dev)
+            wait_links_up(node.ns, ("ib0", "eth0"))
             node.conf = os.path.join(self.tmp, node.name + "-alluxio-site.properties")
             with open(node.conf, "w") as f:
                 f.write(CONF.format(hostname=node.name + ".lab" if node.is_worker else ""))
@@ -119,7 +121,7 @@ class Cluster:
             node.agent = self.spawn(node.ns, agent_binary(),
                                     "--web.listen-address=0.0.0.0:%d" % AGENT_PORT,
                                     "--alluxio.conf=" + node.conf, "--netns.discover=off",
-                                    *self.agent_flags,
+                                    *self.agent_flags, *node.agent_flags,
                                     name="agent-" + node.name)
 
     def start_traffic(self, nbytes=256 * 1024, every=0.2):
@@ -136,6 +138,18 @@ class Cluster:
                            stdin=subprocess.PIPE, name="client-" + c.name)
             if not p.stdout.readline().startswith("done "):
                 raise RuntimeError("client %s failed: %s" % (c.name, self.log_of(p)))
+
+    def start_http_workers(self, port=28080):
+        """An HTTP server on every worker's fabric address, serving range reads
+        the way a worker's HTTP server does (test/fixtures/probe/http_server.py),
+        for the probe. Returns the URL path that reads `n` bytes."""
+        server = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                              "fixtures", "probe", "http_server.py")
+        for w in self.workers:
+            p = self.spawn(w.ns, PYTHON, server, "--bind", w.ib, "--port", str(port),
+                           stdin=subprocess.PIPE, name="http-" + w.name)
+            if not p.stdout.readline().startswith("PORTS"):
+                raise RuntimeError("HTTP worker on %s did not start: %s" % (w.name, self.log_of(p)))
 
     def hijack(self, worker, client):
         """The worker's replies to the client's fabric address leave over

@@ -84,6 +84,20 @@ class Metrics:
         return [n for (n, l) in self.samples if (key, value) in l]
 
 
+def wait_links_up(ns, devices, timeout=10):
+    """The kernel reports a new veth's operstate as up a moment after both
+    ends are set up (linkwatch runs deferred); tests start once it has."""
+    deadline = time.monotonic() + timeout
+    while True:
+        links = json.loads(run("ip", "-n", ns, "-j", "link", "show").stdout)
+        state = {l["ifname"]: l.get("operstate") for l in links}
+        if all(state.get(d) == "UP" for d in devices):
+            return
+        if time.monotonic() > deadline:
+            raise RuntimeError("links in %s not up after %ss: %s" % (ns, timeout, state))
+        time.sleep(0.05)
+
+
 def run(*cmd, check=True):
     r = subprocess.run(cmd, capture_output=True, text=True)
     if check and r.returncode != 0:
@@ -124,6 +138,8 @@ class Lab:
                 run("ip", "-n", ns, "addr", "add", addr + "/24", "dev", dev)
                 run("ip", "-n", ns, "link", "set", dev, "up")
                 run("ip", "netns", "exec", ns, "sysctl", "-qw", "net.ipv4.conf.%s.rp_filter=0" % dev)
+        for ns in (self.worker, self.client):
+            wait_links_up(ns, (self.fabric, "eth0"))
 
     # --- configuration ---------------------------------------------------
 

@@ -2,7 +2,9 @@
 a healthy path and names the device and the fix when the route is hijacked.
 """
 import json
+import os
 import subprocess
+import sys
 import unittest
 
 from lab import CLIENT_ETH, CLIENT_IB, WORKER_IB, LabTestCase, agent_binary, run
@@ -47,6 +49,37 @@ class CheckLab(LabTestCase):
         self.assertIn("alluxio.worker.data.bind.device=ib0", conn["fix"])
         client.stdin.close()
         client.wait(10)
+
+    def test_check_runs_one_probe(self):
+        lab = self.lab
+        server = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                              "fixtures", "probe", "http_server.py")
+        p = lab.spawn(lab.worker, sys.executable, server, "--bind", WORKER_IB, "--port", "28080",
+                      stdin=subprocess.PIPE, name="http")
+        self.assertTrue(p.stdout.readline().startswith("PORTS"), lab.log_of(p))
+        url = "--probe.url=http://%s:28080/data/%d" % (WORKER_IB, 8 << 20)
+        # From the client node, bound to its fabric address (the client conf).
+        conf = lab.write_conf("alluxio.user.network.data.bind.device=ib0\n", name="client.properties")
+
+        def check_client():
+            r = subprocess.run(["ip", "netns", "exec", lab.client, agent_binary(), "check",
+                                "--alluxio.conf=" + conf, "--netns.discover=off", url,
+                                "--output=json"], capture_output=True, text=True, timeout=60)
+            doc = json.loads(r.stdout)
+            failed = [c for c in doc["checks"] if c["status"] == "FAIL" and c["name"] != "probe"]
+            self.assertEqual(failed, [], "only the probe is under test here")
+            return r.returncode, next(c for c in doc["checks"] if c["name"] == "probe")
+
+        rc, probe = check_client()
+        self.assertEqual(rc, 0, probe)
+        self.assertEqual(probe["status"], "OK", probe)
+        self.assertRegex(probe["detail"], r"MiB/s over ib0")
+        # The worker's replies to the client leave over Ethernet.
+        run("ip", "-n", lab.worker, "route", "add", CLIENT_IB + "/32", "via", CLIENT_ETH, "dev", "eth0")
+        rc, probe = check_client()
+        self.assertEqual(rc, 1, probe)
+        self.assertEqual(probe["status"], "FAIL", probe)
+        self.assertIn("eth0", probe["detail"])
 
     def test_usage_and_config_errors_exit_2(self):
         rc, out, err = self.check("--output=yaml")
