@@ -25,6 +25,8 @@ packages=(
   # packaging checks (test/packaging): cpack's dpkg-shlibdeps, systemd-analyze,
   # the man page check, the maintainer scripts
   dpkg-dev systemd file groff-base man-db shellcheck adduser init-system-helpers
+  # the status page test renders / in headless Chromium
+  chromium
 )
 
 sudo=""
