@@ -6,6 +6,9 @@ set -euo pipefail
 packages=(
   # build
   build-essential cmake pkg-config clang-format
+  # the sanitizer build is the fuzzing build: clang with libFuzzer (libclang-rt
+  # is only a Recommends of clang)
+  clang libclang-rt-14-dev
   # libraries the agent links
   prometheus-cpp-dev libcivetweb-dev
   libnl-3-dev libnl-route-3-dev libnl-idiag-3-dev

@@ -74,6 +74,13 @@ Result<std::string> AlluxioRangeUrl(std::string_view worker, std::string_view uf
   if (host.empty() || host == "[]") {
     return Status::InvalidArgument("worker '" + std::string(worker) + "' has no host");
   }
+  // Nothing that would end the authority or add user info: the request must
+  // go to this host, to /v1/range/.
+  for (unsigned char c : host) {
+    if (c <= 0x20 || c >= 0x7f || c == '/' || c == '?' || c == '#' || c == '@' || c == '\\') {
+      return Status::InvalidArgument("worker '" + std::string(worker) + "' has a bad host");
+    }
+  }
   return "http://" + std::string(host) + ":" + std::to_string(port_number) + "/v1/range/" +
          AlluxioPathId(ufs_full_path) + "?ufsFullPath=" + EncodeQueryValue(ufs_full_path) +
          "&offset=" + std::to_string(offset) + "&length=" + std::to_string(length);

@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <charconv>
+#include <cmath>
 #include <cstdio>
 #include <limits>
 
@@ -185,7 +186,8 @@ Result<double> ParseIbRate(std::string_view text) {
   double v = 0;
   auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
   std::string_view rest = Trim(std::string_view(end, s.data() + s.size() - end));
-  if (ec != std::errc() || v < 0 || rest.rfind("Gb/sec", 0) != 0) {
+  // from_chars accepts "inf" and "nan": garbage, not a rate.
+  if (ec != std::errc() || !std::isfinite(v) || v < 0 || rest.rfind("Gb/sec", 0) != 0) {
     return Status::InvalidData("'" + std::string(s) + "' is not a rate (want e.g. 200 Gb/sec)");
   }
   return v;

@@ -27,6 +27,8 @@ IpAddress IpAddress::V6(const void* sixteen_bytes) {
 }
 
 std::optional<IpAddress> IpAddress::Parse(std::string_view text) {
+  // inet_pton stops at a NUL: "10.0.0.1\0junk" must not parse as 10.0.0.1.
+  if (text.find('\0') != std::string_view::npos) return std::nullopt;
   std::string s(text);
   uint8_t buf[16];
   if (inet_pton(AF_INET, s.c_str(), buf) == 1) return V4(buf);
