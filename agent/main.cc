@@ -17,6 +17,7 @@
 #include "agent/collector_registry.h"
 #include "agent/flags.h"
 #include "agent/http_server.h"
+#include "agent/privileges.h"
 #include "agent/probe_endpoint.h"
 #include "collectors/advertised_hosts.h"
 #include "collectors/alluxio_config_state.h"
@@ -39,6 +40,25 @@ namespace {
 
 constexpr auto kHousekeepingPeriod = std::chrono::seconds(2);
 constexpr auto kResolvePeriod = std::chrono::seconds(30);
+
+// The port of --web.listen-address (":9879", "127.0.0.1:9879", "[::1]:80").
+int ListenPort(const std::string& address) {
+  const auto colon = address.rfind(':');
+  if (colon == std::string::npos) return 0;
+  return std::atoi(address.c_str() + colon + 1);
+}
+
+const char* CapabilityConsequence(const std::string& feature) {
+  if (feature == "netns_discovery") {
+    return "Alluxio processes in other network namespaces cannot be followed";
+  }
+  if (feature == "close_notices_buffer") {
+    return "socket-destroy notices get the default receive buffer (rmem_max); after a burst "
+           "of closes the agent loses notices and resynchronises from a dump";
+  }
+  if (feature == "web_listen_port") return "cannot listen on a port below 1024";
+  return "a feature degrades";
+}
 
 int Fail(const std::string& message) {
   std::fprintf(stderr, "ibpath-agent: error: %s\n", message.c_str());
@@ -153,6 +173,20 @@ int Run(int argc, char** argv) {
 
   Result<bool> discover = ResolveNetnsDiscovery(flags.netns_discover);
   if (!discover.ok()) return Fail(discover.status().message());
+
+  // Keep only the capabilities the enabled features use, before any thread
+  // starts (capabilities are per thread).
+  PrivilegeReport privileges =
+      DropPrivileges(WantedCapabilities(*discover, ListenPort(flags.web_listen_address)));
+  for (const WantedCapability& m : privileges.missing) {
+    spdlog::log(m.feature == "netns_discovery" ? spdlog::level::warn : spdlog::level::info,
+                "no {}: {}", m.name, CapabilityConsequence(m.feature));
+  }
+  if (!privileges.dropped.empty()) {
+    spdlog::debug("dropped {} capabilities the agent does not use", privileges.dropped.size());
+  }
+  if (!privileges.ok) spdlog::error("{}", privileges.error);
+  PrivilegeCollector privilege_collector(privileges);
   // Interfaces, the data path and Alluxio connections, for the agent's own
   // network namespace and (with discovery) every one holding Alluxio.
   NetnsCollector::Options netns_options;
@@ -189,6 +223,7 @@ int Run(int argc, char** argv) {
 
   CollectorRegistry registry(flags.scrape_min_interval, IBPATH_VERSION);
   registry.Register("netns", &connections);
+  registry.Register("privileges", &privilege_collector);
   registry.Register("probe", &probes);
   registry.Register("infiniband", &infiniband);
   registry.Register("ipoib", &ipoib);

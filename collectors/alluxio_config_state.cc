@@ -80,6 +80,15 @@ Status AlluxioConfigState::Reload() {
                   have_good_ ? "last good" : "default");
     return s;
   }
+  // An editor that rewrites in place truncates first: an empty file after a
+  // good one is far more often a write in progress than an intent to fall
+  // back to every default. Keep the last good one; the next change reloads.
+  if (text->empty() && have_good_) {
+    ++info_.failures;
+    info_.last_success = false;
+    spdlog::error("{} is empty (being rewritten?); keeping the last good configuration", path_);
+    return Status::Ok();
+  }
   auto conf = std::make_shared<AlluxioConf>(BuildAlluxioConf(path_, *text));
   for (const PropertyProblem& p : conf->problems) {
     spdlog::warn("{}:{}: {}{}{}", path_, p.line, p.key, p.key.empty() ? "" : ": ", p.message);

@@ -5,7 +5,8 @@
 // was read and has no problems; otherwise the last good one stays and the
 // failure is recorded (ibpath_alluxio_config_last_reload_success = 0). At
 // start there is no last good one, so a readable file with bad lines is used
-// for what it has.
+// for what it has. An empty file after a good one counts as a failed read
+// (an in-place rewrite caught half way).
 // Thread-safety: all methods are safe from any thread.
 #pragma once
 

@@ -93,9 +93,22 @@ void AlluxioConnCollector::NoticeLoop() {
     notices_ += drained->notices;
     parse_errors_ += drained->parse_errors;
     if (drained->overflowed) {
+      // The kernel dropped notices (ENOBUFS): connections that closed since
+      // their last sample lose their final bytes. Resynchronise at once from
+      // a full dump, so that every connection still open is brought up to
+      // date before it, too, can close unseen; the ledger counts each byte
+      // once whichever path reports it.
       ++notice_overflows_;
-      spdlog::warn("destroy notices overflowed the socket buffer; some closed connections' "
-                   "last bytes are lost");
+      if (notice_overflows_ == 1 || notice_overflows_ % 100 == 0) {
+        spdlog::warn("socket-destroy notices overflowed the receive buffer ({} bytes; {} times "
+                     "so far); resynchronising from a dump",
+                     watch_->receive_buffer(), notice_overflows_);
+      }
+      if (Status s = SampleLocked(); !s.ok()) {
+        spdlog::warn("resynchronising after lost notices: {}", s.message());
+      } else {
+        ++resyncs_;
+      }
     }
   }
 }
@@ -281,13 +294,33 @@ void AlluxioConnCollector::Export(MetricSink& out) {
   out.Gauge("ibpath_alluxio_tracked_sockets", "Sockets the byte ledger is following.", {},
             static_cast<double>(ledger_.tracked_sockets()));
   out.Gauge("ibpath_alluxio_close_notices_enabled",
-            "1 if the kernel's socket-destroy notices are received (needs CAP_NET_ADMIN); "
-            "without them connections shorter than a sample are missed.",
+            "1 if the kernel's socket-destroy notices are received; without them connections "
+            "shorter than a sample are missed.",
             {}, watch_ ? 1 : 0);
+  if (watch_) {
+    out.Gauge("ibpath_alluxio_close_notice_buffer_bytes",
+              "Receive buffer of the socket-destroy notices as the kernel granted it (large with "
+              "CAP_NET_ADMIN, else capped by net.core.rmem_max).",
+              {}, watch_->receive_buffer());
+  }
+  out.Counter("ibpath_socket_resyncs_total",
+              "Full dumps taken at once after socket-destroy notices were lost.", {},
+              static_cast<double>(resyncs_));
   out.Counter("ibpath_alluxio_close_notices_total", "Socket-destroy notices received.", {},
               static_cast<double>(notices_));
-  out.Counter("ibpath_alluxio_close_notice_overflows_total",
-              "Times the kernel dropped socket-destroy notices because the agent fell behind.", {},
+  // Linux quirk: a connection aborted with a reset by its own side
+  // (SO_LINGER 0, or unread data at close) goes through tcp_disconnect(),
+  // which zeroes tcp_info's byte counters before the destroy notice is sent;
+  // what it moved since its last sample cannot be known.
+  out.Counter("ibpath_alluxio_socket_byte_resets_total",
+              "Sockets whose byte counters went down (a connection aborted by its own side "
+              "reports zero in its destroy notice); bytes since their last sample are not "
+              "counted.",
+              {}, static_cast<double>(ledger_.counter_regressions()));
+  out.Counter("ibpath_socket_events_lost_total",
+              "Times the kernel dropped socket-destroy notices (ENOBUFS) because they arrived "
+              "faster than the agent read them; each is followed by a resynchronising dump.",
+              {},
               static_cast<double>(notice_overflows_));
   out.Counter("ibpath_alluxio_unaccounted_closes_total",
               "Connections that vanished without a destroy notice; bytes they moved after their "

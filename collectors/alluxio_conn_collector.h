@@ -89,6 +89,7 @@ class AlluxioConnCollector : public Collector {
   uint64_t sockets_without_counters_ = 0;
   uint64_t notices_ = 0;
   uint64_t notice_overflows_ = 0;
+  uint64_t resyncs_ = 0;
 
   std::unique_ptr<DestroyWatch> watch_;
   int stop_fd_ = -1;

@@ -56,15 +56,28 @@ void ConnLedger::EndSample(bool complete) {
     for (auto it = sockets_.begin(); it != sockets_.end();) {
       Entry& e = it->second;
       if (e.seen_in_sample != sample_ && ++e.missed_samples > kGraceSamples) {
-        ++unaccounted_closes_;
+        departed_order_.emplace_back(sample_, it->first);
+        departed_[it->first] = e;
         it = sockets_.erase(it);
       } else {
         ++it;
       }
     }
   }
+  ExpireDeparted(complete);
   if (in_baseline_ && complete) baselined_ = true;
   in_baseline_ = false;
+}
+
+void ConnLedger::ExpireDeparted(bool age) {
+  while (!departed_order_.empty()) {
+    const auto [since, cookie] = departed_order_.front();
+    const bool too_many = departed_.size() > kMaxDeparted;
+    if (!too_many && !(age && sample_ - since >= kDepartedSamples)) break;
+    departed_order_.pop_front();
+    // A cookie whose notice came is already gone from departed_.
+    if (departed_.erase(cookie) != 0) ++unaccounted_closes_;
+  }
 }
 
 void ConnLedger::Destroyed(uint64_t cookie, uint64_t acked, uint64_t received,
@@ -73,6 +86,11 @@ void ConnLedger::Destroyed(uint64_t cookie, uint64_t acked, uint64_t received,
   if (it != sockets_.end()) {
     Add(it->second.key_id, it->second, acked, received);
     sockets_.erase(it);
+    return;
+  }
+  if (auto d = departed_.find(cookie); d != departed_.end()) {
+    Add(d->second.key_id, d->second, acked, received);
+    departed_.erase(d);  // its departed_order_ record is skipped when it comes up
     return;
   }
   // Before the baseline we cannot tell a socket born before the agent from
@@ -86,6 +104,8 @@ void ConnLedger::Destroyed(uint64_t cookie, uint64_t acked, uint64_t received,
 
 void ConnLedger::Rebaseline() {
   sockets_.clear();
+  departed_.clear();
+  departed_order_.clear();
   baselined_ = false;
 }
 

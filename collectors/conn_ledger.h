@@ -6,9 +6,14 @@
 // the flow it is attributed to now (so bytes follow a route change). A socket
 // first seen after the baseline sample was born since the previous sample,
 // so all its bytes are new. A destroy notice adds what the socket moved since
-// it was last seen, then forgets it; a socket that vanishes without a notice
-// is kept for `kGraceSamples` samples (the notice is queued in a kernel work
-// item and can trail the dump) and then dropped and counted as unaccounted.
+// it was last seen, then forgets it. A socket that vanishes from the dumps
+// without a notice is kept for `kGraceSamples` samples, then moved to a
+// departed list: its notice can trail the dumps by many samples (it is queued
+// in a kernel work item, and when the agent scrapes often or resynchronises
+// after lost notices, samples come quickly), and a late notice must add only
+// what the socket moved since it was last seen, never all its bytes again.
+// A departed socket whose notice never comes is counted as unaccounted after
+// `kDepartedSamples` samples, or earlier when more than `kMaxDeparted` wait.
 // The baseline sample (the first, or the first after Rebaseline()) counts
 // nothing: bytes moved before the agent was watching are not its to report.
 //
@@ -16,6 +21,7 @@
 #pragma once
 
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <map>
 #include <optional>
@@ -40,6 +46,8 @@ struct FlowKey {
 class ConnLedger {
  public:
   static constexpr int kGraceSamples = 2;
+  static constexpr uint64_t kDepartedSamples = 256;
+  static constexpr std::size_t kMaxDeparted = 32768;
 
   struct Totals {
     uint64_t transmit = 0;  // bytes acked by the peer
@@ -68,6 +76,7 @@ class ConnLedger {
   // Sockets seen alive in the last sample, per flow.
   std::map<FlowKey, uint64_t> LiveConnections() const;
   std::size_t tracked_sockets() const { return sockets_.size(); }
+  std::size_t departed_sockets() const { return departed_.size(); }
   uint64_t unaccounted_closes() const { return unaccounted_closes_; }
   uint64_t counter_regressions() const { return counter_regressions_; }
 
@@ -82,7 +91,13 @@ class ConnLedger {
   uint32_t Intern(const FlowKey& key);
   void Add(uint32_t key_id, Entry& e, uint64_t acked, uint64_t received);
 
+  void ExpireDeparted(bool all_old);
+
   std::unordered_map<uint64_t, Entry> sockets_;
+  // Sockets gone from the dumps, awaiting a late notice; the deque holds
+  // (sample they departed in, cookie) oldest first.
+  std::unordered_map<uint64_t, Entry> departed_;
+  std::deque<std::pair<uint64_t, uint64_t>> departed_order_;
   std::vector<FlowKey> keys_;
   std::map<FlowKey, uint32_t> key_ids_;
   std::vector<Totals> totals_;  // by key id

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdlib>
 #include <cstddef>
 #include <cstring>
 
@@ -139,16 +140,23 @@ Result<std::unique_ptr<DestroyWatch>> DestroyWatch::Open() {
   if (bind(fd, reinterpret_cast<sockaddr*>(&sa), sizeof(sa)) < 0) {
     int e = errno;
     close(fd);
-    return Status::FromErrno(e, "sock_diag destroy notices: joining the TCP destroy groups "
-                                "(needs CAP_NET_ADMIN)");
+    return Status::FromErrno(e, "sock_diag destroy notices: joining the TCP destroy groups");
   }
-  // Bursts of closing connections queue many notices between drains; the
-  // forced size needs CAP_NET_ADMIN, which joining the group already needed.
+  // Bursts of closing connections queue many notices between drains. A
+  // buffer above net.core.rmem_max needs CAP_NET_ADMIN (SO_RCVBUFFORCE);
+  // without it the kernel caps the size, and a burst can overflow it.
+  // IBPATH_TEST_NOTICE_RCVBUF shrinks the buffer so tests can make it
+  // overflow; it is not meant for production.
   int size = 8 << 20;
+  if (const char* t = std::getenv("IBPATH_TEST_NOTICE_RCVBUF"); t != nullptr && std::atoi(t) > 0) {
+    size = std::atoi(t);
+  }
   if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &size, sizeof(size)) < 0) {
     setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof(size));
   }
   auto w = std::unique_ptr<DestroyWatch>(new DestroyWatch(fd));
+  socklen_t len = sizeof(w->receive_buffer_);
+  getsockopt(fd, SOL_SOCKET, SO_RCVBUF, &w->receive_buffer_, &len);
   w->buf_.resize(64 << 10);
   return w;
 }

@@ -79,7 +79,8 @@ class TcpDiag {
 // Listens for the kernel's "TCP socket destroyed" multicast notices, which
 // carry the socket's final tcp_info: the only way to count bytes of a
 // connection that opened and closed between two samples. Joining the group
-// needs CAP_NET_ADMIN.
+// needs no capability on current kernels; CAP_NET_ADMIN buys the large
+// receive buffer (see Open()).
 class DestroyWatch {
  public:
   static Result<std::unique_ptr<DestroyWatch>> Open();
@@ -88,6 +89,8 @@ class DestroyWatch {
   DestroyWatch& operator=(const DestroyWatch&) = delete;
 
   int fd() const;
+  // The socket's receive buffer as the kernel granted it, in bytes.
+  int receive_buffer() const { return receive_buffer_; }
   struct DrainStats {
     uint64_t notices = 0;
     uint64_t parse_errors = 0;
@@ -98,6 +101,7 @@ class DestroyWatch {
 
  private:
   explicit DestroyWatch(int fd) : fd_(fd) {}
+  int receive_buffer_ = 0;
   int fd_;
   std::vector<uint8_t> buf_;
 };

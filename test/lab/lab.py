@@ -27,6 +27,7 @@ import shutil
 import signal
 import subprocess
 import tempfile
+import threading
 import time
 import unittest
 
@@ -222,6 +223,14 @@ class Lab:
     # --- observation ------------------------------------------------------
 
     def scrape(self, path="/metrics", check=True):
+        # One scrape at a time, so that `history` is in collection order even
+        # when a test scrapes from a background thread too.
+        with self.scrape_lock:
+            return self._scrape(path, check)
+
+    scrape_lock = threading.Lock()
+
+    def _scrape(self, path, check):
         if self.agent.poll() is not None:
             raise AssertionError("agent exited with %s:\n%s" % (self.agent.returncode,
                                                                 self.log_of(self.agent)))

@@ -138,7 +138,56 @@ TEST(ConnLedger, VanishedSocketIsDroppedAfterGrace) {
   l.BeginSample();
   l.EndSample(true);
   EXPECT_EQ(l.tracked_sockets(), 0u);
+  EXPECT_EQ(l.departed_sockets(), 1u);  // still waiting for a late notice
+  EXPECT_EQ(l.unaccounted_closes(), 0u);
+  for (uint64_t i = 0; i < ConnLedger::kDepartedSamples; ++i) {
+    l.BeginSample();
+    l.EndSample(true);
+  }
+  EXPECT_EQ(l.departed_sockets(), 0u);
   EXPECT_EQ(l.unaccounted_closes(), 1u);
+}
+
+TEST(ConnLedger, LateNoticeAfterGraceAddsOnlyTheRest) {
+  // Samples come quickly (a resync after lost notices, a scrape storm): the
+  // socket leaves the dumps and the grace long before its notice is read.
+  // The notice must add what moved since the last sample, not all again.
+  ConnLedger l;
+  l.BeginSample();
+  l.EndSample(true);
+  l.BeginSample();
+  l.Observe(3, Key("ib0"), 100, 10);
+  l.EndSample(true);
+  for (int i = 0; i < ConnLedger::kGraceSamples + 5; ++i) {
+    l.BeginSample();
+    l.EndSample(true);
+  }
+  l.Destroyed(3, 150, 12, []() -> std::optional<FlowKey> { return Key("eth0"); });
+  EXPECT_EQ(TotalsFor(l, Key("ib0")).transmit, 150u);
+  EXPECT_EQ(TotalsFor(l, Key("ib0")).receive, 12u);
+  EXPECT_EQ(TotalsFor(l, Key("eth0")).transmit, 0u) << "counted again as a new socket";
+  EXPECT_EQ(l.departed_sockets(), 0u);
+  // The stale order record is skipped without counting it unaccounted.
+  for (uint64_t i = 0; i < ConnLedger::kDepartedSamples + 2; ++i) {
+    l.BeginSample();
+    l.EndSample(true);
+  }
+  EXPECT_EQ(l.unaccounted_closes(), 0u);
+}
+
+TEST(ConnLedger, DepartedListIsBounded) {
+  ConnLedger l;
+  l.BeginSample();
+  l.EndSample(true);
+  l.BeginSample();
+  for (uint64_t c = 0; c < ConnLedger::kMaxDeparted + 10; ++c) l.Observe(c, Key("ib0"), 1, 1);
+  l.EndSample(true);
+  for (int i = 0; i <= ConnLedger::kGraceSamples; ++i) {
+    l.BeginSample();
+    l.EndSample(true);
+  }
+  EXPECT_LE(l.departed_sockets(), ConnLedger::kMaxDeparted);
+  EXPECT_EQ(l.unaccounted_closes(), 10u);
 }
 
 TEST(ConnLedger, IncompleteSampleAgesNothing) {
