@@ -201,15 +201,17 @@ class Lab:
         p.wait(timeout)
         return int(line.split()[1])
 
-    def start_agent(self, ns, *flags, port=AGENT_PORT):
+    def start_agent(self, ns, *flags, port=AGENT_PORT, wrapper=(), binary=None):
         """Starts the agent in `ns` (None: the test's own namespace, where
-        the port must be one nobody else uses)."""
+        the port must be one nobody else uses). `wrapper` prefixes the
+        command (e.g. setpriv, to run it as another user)."""
         self.agent_port = port
         # Other tests' "pods" run on the same machine at the same time: an
         # agent follows other namespaces only when the test says so.
         if not any(f.startswith("--netns.discover") for f in flags):
             flags = flags + ("--netns.discover=off",)
-        self.agent = self.spawn(ns, agent_binary(), "--web.listen-address=127.0.0.1:%d" % port,
+        self.agent = self.spawn(ns, *wrapper, binary or agent_binary(),
+                                "--web.listen-address=127.0.0.1:%d" % port,
                                 "--scrape.min-interval=0s", *flags, name="agent")
         self.agent_ns = ns
         self.wait_for(lambda: self.scrape(check=False) is not None, "the agent to answer /metrics")
