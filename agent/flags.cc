@@ -94,6 +94,13 @@ const std::map<std::string, FlagSpec>& Specs() {
           f.web_telemetry_path = v;
           return Status::Ok();
         }}},
+      {"web.config.file",
+       {"Prometheus exporter-toolkit web configuration (YAML) enabling TLS and/or basic "
+        "authentication; re-read when it changes (default: none, plain HTTP).",
+        "file",
+        [](Flags& f, const std::string& v) {
+          return SetString(&f.web_config_file, "web.config.file", v);
+        }}},
       {"path.sysfs",
        {"sysfs mountpoint (default \"/sys\").", "path",
         [](Flags& f, const std::string& v) {

@@ -18,6 +18,7 @@ namespace ibpath {
 struct Flags {
   std::string web_listen_address = ":9879";
   std::string web_telemetry_path = "/metrics";
+  std::string web_config_file;  // empty: plain HTTP, no authentication
   std::string path_sysfs = "/sys";
   std::string path_procfs = "/proc";
   std::optional<uint32_t> ipoib_expected_mtu;  // empty: 9000 connected, 2044 datagram

@@ -68,6 +68,10 @@ Result<std::unique_ptr<HttpServer>> HttpServer::Start(const Options& options,
   auto server = std::unique_ptr<HttpServer>(new HttpServer(options, metrics));
   auto ports = CivetListeningPorts(options.listen_address, mg_check_feature(8) != 0);
   if (!ports.ok()) return ports.status();
+  if (options.init_tls) {
+    if (mg_check_feature(2) == 0) return Status::Unavailable("this CivetWeb has no TLS support");
+    *ports += "s";  // a TLS port: plain HTTP on it fails the handshake
+  }
   mg_init_library(0);
   const char* civet_options[] = {
       "listening_ports", ports->c_str(),
@@ -84,6 +88,11 @@ Result<std::unique_ptr<HttpServer>> HttpServer::Start(const Options& options,
     spdlog::warn("http: {}", message);
     return 1;
   };
+  if (options.init_tls) {
+    callbacks.init_ssl = [](void* ssl_ctx, void* user_data) {
+      return static_cast<HttpServer*>(user_data)->options_.init_tls(ssl_ctx);
+    };
+  }
   mg_init_data init{};
   init.callbacks = &callbacks;
   init.user_data = server.get();
@@ -113,7 +122,8 @@ std::vector<std::string> HttpServer::Ports() const {
   int n = mg_get_server_ports(ctx_, 8, ports);
   for (int i = 0; i < n; ++i) {
     const char* fam = ports[i].protocol == 1 ? "ipv4" : ports[i].protocol == 2 ? "ipv6" : "ipv4+ipv6";
-    out.push_back(std::string(fam) + " port " + std::to_string(ports[i].port));
+    out.push_back(std::string(fam) + " port " + std::to_string(ports[i].port) +
+                  (ports[i].is_ssl ? " (TLS)" : ""));
   }
   return out;
 }
@@ -125,11 +135,12 @@ int HttpServer::Handle(mg_connection* conn, void* self) {
 namespace {
 
 void Send(mg_connection* conn, int status, const char* content_type, const std::string& body,
-          bool head) {
+          bool head, const char* extra_headers = "") {
   mg_printf(conn,
             "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
-            "Cache-Control: no-store\r\n\r\n",
-            status, mg_get_response_code_text(conn, status), content_type, body.size());
+            "Cache-Control: no-store\r\n%s\r\n",
+            status, mg_get_response_code_text(conn, status), content_type, body.size(),
+            extra_headers);
   if (!head) mg_write(conn, body.data(), body.size());
 }
 
@@ -140,6 +151,14 @@ int HttpServer::HandleRequest(mg_connection* conn) {
   const std::string uri = req->local_uri ? req->local_uri : "";
   const std::string method = req->request_method ? req->request_method : "";
   const bool head = method == "HEAD";
+  // /healthz stays open (it says "ok" and nothing else) so that liveness
+  // probes need no credentials; TLS and client certificates still apply.
+  if (options_.authorize && uri != "/healthz" &&
+      !options_.authorize(mg_get_header(conn, "Authorization"))) {
+    Send(conn, 401, "text/plain; charset=utf-8", "unauthorized\n", head,
+         "WWW-Authenticate: Basic realm=\"ibpath\"\r\n");
+    return 401;
+  }
   if (method != "GET" && !head) {
     Send(conn, 405, "text/plain; charset=utf-8", "method not allowed\n", false);
     return 405;

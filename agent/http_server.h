@@ -43,6 +43,12 @@ class HttpServer {
     std::string telemetry_path = "/metrics";
     std::string version;
     std::vector<Endpoint> endpoints;
+    // TLS (--web.config.file): the port becomes a TLS port and CivetWeb hands
+    // its SSL_CTX to this to set up (return 1) or refuse (-1) at start.
+    std::function<int(void* ssl_ctx)> init_tls;
+    // When set, every request but /healthz needs it to return true for the
+    // Authorization header (nullptr when absent); others get 401.
+    std::function<bool(const char* authorization)> authorize;
   };
   static Result<std::unique_ptr<HttpServer>> Start(const Options& options,
                                                    const prometheus::Collectable* metrics);

@@ -19,6 +19,7 @@
 #include "agent/http_server.h"
 #include "agent/privileges.h"
 #include "agent/probe_endpoint.h"
+#include "agent/web_config.h"
 #include "collectors/advertised_hosts.h"
 #include "collectors/alluxio_config_state.h"
 #include "collectors/alluxio_conn_collector.h"
@@ -155,6 +156,13 @@ int Run(int argc, char** argv) {
   sigaddset(&signals, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
+  // TLS and basic auth for the endpoint; a bad file stops the agent here.
+  auto web_config = WebConfigState::Create(check->enabled ? "" : flags.web_config_file);
+  if (!web_config.ok()) return Fail(web_config.status().message());
+  if ((*web_config)->tls_enabled()) {
+    if (Status s = PrepareTlsRuntime(); !s.ok()) return Fail(s.message());
+  }
+
   const std::string conf_path = LocateAlluxioSiteProperties(
       flags.alluxio_conf,
       [](const char* name) -> std::optional<std::string> {
@@ -229,6 +237,7 @@ int Run(int argc, char** argv) {
   registry.Register("ipoib", &ipoib);
   registry.Register("bond", &bonds);
   registry.Register("kernel_modules", &kernel_modules);
+  registry.Register("web_config", web_config->get());
 
   if (check->enabled) {
     const int rc = RunCheck(registry, *check, probes, probe_options.url, probe_options.bytes);
@@ -246,6 +255,15 @@ int Run(int argc, char** argv) {
                            [&probes](const std::map<std::string, std::string>& query) {
                              return HandleProbeRequest(probes, query);
                            }});
+  if (!flags.web_config_file.empty()) {
+    WebConfigState* wc = web_config->get();
+    web.authorize = [wc](const char* authorization) {
+      if (wc->Authorize(authorization) == WebConfigState::AuthResult::kAllowed) return true;
+      wc->CountUnauthorized();
+      return false;
+    };
+    if (wc->tls_enabled()) web.init_tls = [wc](void* ssl_ctx) { return wc->InitSsl(ssl_ctx); };
+  }
   auto server = HttpServer::Start(web, &registry);
   if (!server.ok()) {
     spdlog::error("{}", server.status().message());
@@ -266,11 +284,13 @@ int Run(int argc, char** argv) {
     }
     bool refresh = false;
     if (sig == SIGHUP) {
-      spdlog::info("SIGHUP: re-reading the Alluxio configuration");
+      spdlog::info("SIGHUP: re-reading the Alluxio and web configurations");
       config.Reload();
+      (*web_config)->Reload();
       refresh = true;
     } else {
       refresh = config.ReloadIfChanged();
+      (*web_config)->ReloadIfChanged();
     }
     const auto now = std::chrono::steady_clock::now();
     if (refresh || now - last_resolve >= kResolvePeriod) {

@@ -16,6 +16,8 @@ packages=(
   # the data-path probe: libcurl (OpenSSL flavour) and libcrypto for SHA-256
   libcurl4-openssl-dev libssl-dev
   nlohmann-json3-dev libcap-dev
+  # --web.config.file: YAML, bcrypt (libxcrypt), and openssl for the TLS test's CA
+  libyaml-cpp-dev libcrypt-dev openssl
   # tests
   libgtest-dev libgmock-dev googletest
   # real tools the tests drive: promtool, iproute2 (ip netns), ss, curl
