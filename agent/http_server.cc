@@ -79,7 +79,11 @@ Result<std::unique_ptr<HttpServer>> HttpServer::Start(const Options& options,
       // registry makes concurrent scrapes share one collection anyway.
       "num_threads", "8",
       "request_timeout_ms", "10000",
-      "enable_keep_alive", "yes",
+      // CivetWeb serves a kept-alive connection on its worker thread until
+      // the client closes it: 8 busy keep-alive clients would hold every
+      // worker and starve Prometheus (seen in test/bench/scrape_storm.py).
+      // One request per connection keeps the queue fair.
+      "enable_keep_alive", "no",
       nullptr,
   };
   mg_callbacks callbacks{};
