@@ -22,6 +22,12 @@ namespace ibpath {
 
 using Labels = std::vector<std::pair<std::string, std::string>>;
 
+// `v` if it is valid UTF-8, else a copy with every byte that does not start
+// a valid sequence replaced by U+FFFD. Label values come from sysfs, interface
+// names and configuration, which may hold any bytes; one invalid label value
+// makes Prometheus reject the whole scrape.
+std::string ValidUtf8(std::string_view v);
+
 class MetricSink {
  public:
   void Gauge(std::string_view name, std::string_view help, const Labels& labels, double value);

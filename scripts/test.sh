@@ -3,7 +3,9 @@
 # (unit, lab in network namespaces, exposition checks) with CTest.
 #
 #   scripts/test.sh              plain build in build/
-#   scripts/test.sh --sanitize   ASan+UBSan build in build-asan/
+#   scripts/test.sh --sanitize   clang ASan+UBSan build in build-asan/, which is also
+#                                the fuzzing build: libFuzzer targets replay their
+#                                seeds and fuzz 20 s each (ctest -L fuzz)
 #   scripts/test.sh --all        both (what CI runs)
 #
 # Lab tests create network namespaces and need root; they fail (not skip)
@@ -36,6 +38,13 @@ if [ "$mode" = sanitize ] || [ "$mode" = all ]; then
   # detect_leaks: CivetWeb and libnl keep process-lifetime allocations that
   # LeakSanitizer reports at exit; leaks in our code are caught by the unit
   # tests, which run without those libraries' globals.
+  # clang, so that the sanitizer build also builds and runs the libFuzzer
+  # targets (test/fuzz/): one sanitizer build covers both.
+  # A build-asan/ configured by GCC before keeps its compiler: start afresh.
+  if [ -f build-asan/CMakeCache.txt ] && ! grep -q '^CMAKE_CXX_COMPILER:.*clang' build-asan/CMakeCache.txt; then
+    rm -rf build-asan
+  fi
+  CC=clang CXX=clang++ \
   ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1} UBSAN_OPTIONS=print_stacktrace=1 \
-    run build-asan -DIBPATH_SANITIZE=ON
+    run build-asan -DIBPATH_SANITIZE=ON -DIBPATH_FUZZ=ON
 fi

@@ -29,8 +29,15 @@ std::string_view Trim(std::string_view s) {
 // Reads a small sysfs attribute. sysfs attributes are at most a page.
 // Errors name `label` (the path relative to the sysfs root).
 Result<std::string> ReadAttr(const std::string& path, const std::string& label) {
-  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  // O_NONBLOCK: opening a FIFO must not wait for a writer. sysfs attributes
+  // are regular files; anything else is not read at all.
+  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
   if (fd < 0) return Status::FromErrno(errno, label);
+  struct stat st;
+  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    close(fd);
+    return Status::InvalidData(label + ": not a regular file");
+  }
   std::string out;
   char buf[4096];
   for (;;) {

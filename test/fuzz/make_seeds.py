@@ -132,4 +132,21 @@ for name, text in {"v4": "10.0.0.1", "v6": "fd00::1", "mapped": "::ffff:10.0.0.1
                    "nul": "10.0.0.1\0junk"}.items():
     put("ip_address", name, text)
 
+# label values: valid UTF-8 and the ways bytes fail to be
+for name, data in {"ascii": b"mlx5_0", "utf8": "ib-\u00e9-\U0001F600".encode(), "latin1": b"mlx5_\xfe",
+                   "truncated": b"ab\xe2\x82", "surrogate": b"\xed\xa0\x80",
+                   "overlong": b"\xc0\xaf\xe0\x80\xaf", "above": b"\xf4\x90\x80\x80",
+                   "nul": b"a\0b"}.items():
+    put("label_value", name, data)
+
+# web configuration (exporter-toolkit schema), NUL, an Authorization header
+HASH = "$2y$10$" + "abcdefghijklmnopqrstuv" + "ABCDEFGHIJKLMNOPQRSTUVWXYZ01234"
+put("web_config", "tls_users", "tls_server_config:\n  cert_file: server.crt\n  key_file: /etc/k.key\n"
+    "  client_auth_type: RequireAndVerifyClientCert\n  client_ca_file: ca.crt\n  min_version: TLS13\n"
+    f"basic_auth_users:\n  prometheus: {HASH}\n\0Basic cHJvbWV0aGV1czpzZWNyZXQ=")
+put("web_config", "users_only", f"basic_auth_users:\n  alice: '{HASH}'\n  'b:ob': {HASH}\n\0basic  YTpi  ")
+put("web_config", "bad", "tls_server_config: [1, 2\nhttp_server_config:\n  http2: true\n\0Basic ====")
+put("web_config", "flow", "{tls_server_config: {cert_file: a, key_file: b, min_version: TLS10}, x: &a [*a]}\0Basic Og==")
+put("web_config", "empty", "\0")
+
 print("seeds written under", BASE)
