@@ -201,6 +201,18 @@ const std::map<std::string, FlagSpec>& Specs() {
         "/v1/range/<sha256 of the path>?ufsFullPath=...",
         "ufs-path",
         [](Flags& f, const std::string& v) { return SetString(&f.probe_path, "probe.path", v); }}},
+      {"probe.fuse-path",
+       {"Read this file (on an Alluxio FUSE mount, past the page cache) every --probe.interval "
+        "and judge from the FUSE daemon's worker connections which device carried it "
+        "(default: none).",
+        "file",
+        [](Flags& f, const std::string& v) {
+          if (v.empty() || v[0] != '/') {
+            return Status::InvalidArgument("--probe.fuse-path='" + v + "' must be an absolute path");
+          }
+          f.probe_fuse_path = v;
+          return Status::Ok();
+        }}},
       {"probe.interval",
        {"Time between scheduled probes (default \"60s\").", "duration",
         [](Flags& f, const std::string& v) {

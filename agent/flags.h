@@ -30,6 +30,7 @@ struct Flags {
   std::string probe_url;     // full URL, or built from probe_worker + probe_path
   std::string probe_worker;  // host[:port] of a worker's HTTP server
   std::string probe_path;    // full UFS path of the file to read
+  std::string probe_fuse_path;  // a file on an Alluxio FUSE mount to read every interval
   std::chrono::milliseconds probe_interval{60000};
   std::chrono::milliseconds probe_timeout{30000};
   uint64_t probe_bytes = 64ull << 20;

@@ -208,6 +208,12 @@ int Run(int argc, char** argv) {
 
   ProbeCollector::Options probe_options;
   probe_options.url = flags.probe_url;
+  probe_options.fuse_path = flags.probe_fuse_path;
+  // FUSE probes judge from the FUSE daemon's connections in the agent's own
+  // namespace: a fresh sample of them before and after the read.
+  if (AlluxioConnCollector* host = connections.host_connections()) {
+    probe_options.fuse_sampler = [host] { return host->ClientReceiveByDevice("worker_"); };
+  }
   probe_options.interval = flags.probe_interval;
   probe_options.bytes = flags.probe_bytes;
   probe_options.max_on_demand = flags.probe_max_concurrent;
@@ -250,8 +256,8 @@ int Run(int argc, char** argv) {
   web.telemetry_path = flags.web_telemetry_path;
   web.version = IBPATH_VERSION;
   web.endpoints.push_back({"/probe",
-                           "on-demand data-path probe (?target=URL, or ?worker=host:port&amp;"
-                           "path=UFS path)",
+                           "on-demand data-path probe (?target=URL, ?worker=host:port&amp;"
+                           "path=UFS path, or ?fuse_path=file on a FUSE mount)",
                            [&probes](const std::map<std::string, std::string>& query) {
                              return HandleProbeRequest(probes, query);
                            }});

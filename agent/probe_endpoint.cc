@@ -15,6 +15,8 @@ HttpServer::Response BadRequest(const std::string& why) {
   return {400, "text/plain; charset=utf-8", why + "\n"};
 }
 
+HttpServer::Response Answer(const std::optional<ProbeOutcome>& outcome);
+
 }  // namespace
 
 HttpServer::Response HandleProbeRequest(ProbeCollector& probes,
@@ -26,6 +28,13 @@ HttpServer::Response HandleProbeRequest(ProbeCollector& probes,
   uint64_t bytes = probes.default_bytes();
   if (const std::string b = get("bytes"); !b.empty() && !ParseSize(b, &bytes).ok()) {
     return BadRequest("bytes='" + b + "' is not a size (e.g. 1048576, 64MiB)");
+  }
+  if (const std::string fuse_path = get("fuse_path"); !fuse_path.empty()) {
+    if (!get("target").empty() || !get("worker").empty() || !get("path").empty()) {
+      return BadRequest("give fuse_path alone (with optional bytes), not with target or worker");
+    }
+    if (fuse_path[0] != '/') return BadRequest("fuse_path must be an absolute path");
+    return Answer(probes.RunOnDemandFuse(fuse_path, bytes));
   }
   std::string url = get("target");
   const std::string worker = get("worker"), path = get("path");
@@ -39,7 +48,12 @@ HttpServer::Response HandleProbeRequest(ProbeCollector& probes,
   } else if (url.rfind("http://", 0) != 0 && url.rfind("https://", 0) != 0) {
     return BadRequest("target must be an http:// or https:// URL");
   }
-  std::optional<ProbeOutcome> outcome = probes.RunOnDemand(url, bytes);
+  return Answer(probes.RunOnDemand(url, bytes));
+}
+
+namespace {
+
+HttpServer::Response Answer(const std::optional<ProbeOutcome>& outcome) {
   if (!outcome) return {503, "text/plain; charset=utf-8", "too many probes running; retry\n"};
   MetricSink sink;
   ExportProbe(&*outcome, sink);
@@ -47,5 +61,7 @@ HttpServer::Response HandleProbeRequest(ProbeCollector& probes,
   prometheus::TextSerializer().Serialize(body, sink.Take());
   return {200, "text/plain; version=0.0.4; charset=utf-8", body.str()};
 }
+
+}  // namespace
 
 }  // namespace ibpath

@@ -4,6 +4,7 @@
 //
 //   /probe?target=http://worker:28080/v1/range/...   any http(s) URL
 //   /probe?worker=host:port&path=s3://bucket/key     an Alluxio range read
+//   /probe?fuse_path=/mnt/alluxio/probe.bin          a FUSE probe of that file
 //   optional &bytes=64MiB                            (default --probe.bytes)
 //
 // A failed probe is still 200 with ibpath_probe_success 0; a bad request is

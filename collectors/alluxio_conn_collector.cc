@@ -341,4 +341,17 @@ Status AlluxioConnCollector::Collect(MetricSink& out) {
   return s;
 }
 
+Result<std::map<std::string, uint64_t>> AlluxioConnCollector::ClientReceiveByDevice(
+    std::string_view role_prefix) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (Status s = SampleLocked(); !s.ok()) return s;
+  std::map<std::string, uint64_t> out;
+  for (const auto& [key, t] : ledger_.FlowTotals()) {
+    if (key.side == Side::kClient && key.role.rfind(role_prefix, 0) == 0) {
+      out[key.device] += t.receive;
+    }
+  }
+  return out;
+}
+
 }  // namespace ibpath

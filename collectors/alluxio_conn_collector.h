@@ -14,10 +14,12 @@
 #pragma once
 
 #include <atomic>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <set>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -47,6 +49,12 @@ class AlluxioConnCollector : public Collector {
   bool watching_closes() const { return watch_ != nullptr; }
 
   Status Collect(MetricSink& out) override;
+
+  // Takes a sample now and returns, per egress device, the bytes received
+  // so far by client-side connections whose role starts with `role_prefix`
+  // (cumulative since the agent started watching: subtract two calls). The
+  // FUSE probe brackets its read with two calls.
+  Result<std::map<std::string, uint64_t>> ClientReceiveByDevice(std::string_view role_prefix);
 
  private:
   struct Listener {

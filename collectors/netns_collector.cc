@@ -46,6 +46,8 @@ NetnsCollector::NetnsCollector(Options options) : options_(std::move(options)) {
   host.id = "host";
   Status why;
   bundles_[self_inode_] = MakeBundle(host, &why);
+  // The host bundle is never replaced nor dropped (see Reconcile).
+  if (bundles_[self_inode_]) host_connections_ = bundles_[self_inode_]->connections.get();
 }
 
 NetnsCollector::~NetnsCollector() { Stop(); }

@@ -58,6 +58,10 @@ class NetnsCollector : public Collector {
   void Stop();
   Status Collect(MetricSink& out) override;
 
+  // The agent's own namespace's connection collector (null if it could not
+  // be set up). It lives as long as this object; safe from any thread.
+  AlluxioConnCollector* host_connections() const { return host_connections_; }
+
  private:
   struct Bundle {
     DiscoveredNetns info;
@@ -75,6 +79,7 @@ class NetnsCollector : public Collector {
 
   const Options options_;
   uint64_t self_inode_ = 0;
+  AlluxioConnCollector* host_connections_ = nullptr;
   std::map<uint64_t, std::unique_ptr<Bundle>> bundles_;  // by namespace inode
   // Namespaces that could not be entered: id -> reason (logged once).
   std::map<std::string, std::string> failed_;

@@ -6,6 +6,7 @@
 
 #include <chrono>
 
+#include "collectors/fuse_probe.h"
 #include "collectors/source/http_fetch.h"
 
 namespace ibpath {
@@ -197,11 +198,16 @@ void ExportProbe(const ProbeOutcome* o, MetricSink& out) {
   static constexpr const char* kFailure =
       "Why the last probe failed: dns, connect, timeout, tls, bind, redirect, bad_url, network, "
       "short_read, empty_reply, http_status, route_unknown, route_not_data_device, "
-      "rx_not_on_data_device, cancelled, agent, error.";
+      "rx_not_on_data_device, cancelled, agent, error; FUSE probes also fuse_open, not_fuse, "
+      "fuse_read, fuse_stuck, no_network_read.";
   static constexpr const char* kRx =
       "Bytes each interface received during the last probe (interfaces that received any).";
   static constexpr const char* kTcp =
-      "Bytes the last probe's body socket received according to tcp_info (headers included).";
+      "Bytes the last probe's body socket received according to tcp_info (headers included); "
+      "for a FUSE probe, what the FUSE daemon's worker connections received during the read.";
+  static constexpr const char* kBypass =
+      "How the last FUSE probe bypassed the page cache: o_direct, or fadvise (cached pages "
+      "dropped with POSIX_FADV_DONTNEED before reading).";
   out.Declare("ibpath_probe_success", kSuccess, MetricType::Gauge);
   out.Declare("ibpath_probe_duration_seconds", kDuration, MetricType::Gauge);
   out.Declare("ibpath_probe_bytes", kBytes, MetricType::Gauge);
@@ -213,32 +219,47 @@ void ExportProbe(const ProbeOutcome* o, MetricSink& out) {
   out.Declare("ibpath_probe_failure_info", kFailure, MetricType::Gauge);
   out.Declare("ibpath_probe_interface_receive_bytes", kRx, MetricType::Gauge);
   out.Declare("ibpath_probe_tcp_received_bytes", kTcp, MetricType::Gauge);
+  out.Declare("ibpath_probe_cache_bypass_info", kBypass, MetricType::Gauge);
   if (o == nullptr) return;
-  out.Gauge("ibpath_probe_success", kSuccess, {}, o->success ? 1 : 0);
-  out.Gauge("ibpath_probe_duration_seconds", kDuration, {{"phase", "connect"}}, o->connect_seconds);
-  out.Gauge("ibpath_probe_duration_seconds", kDuration, {{"phase", "first_byte"}},
+  // HTTP series keep the labels they had before FUSE probes existed.
+  const bool http = o->kind == "http";
+  auto with = [&](Labels extra) {
+    Labels l;
+    if (!http) l.emplace_back("kind", o->kind);
+    for (auto& e : extra) l.push_back(std::move(e));
+    return l;
+  };
+  out.Gauge("ibpath_probe_success", kSuccess, with({}), o->success ? 1 : 0);
+  out.Gauge("ibpath_probe_duration_seconds", kDuration, with({{"phase", "connect"}}),
+            o->connect_seconds);
+  out.Gauge("ibpath_probe_duration_seconds", kDuration, with({{"phase", "first_byte"}}),
             o->first_byte_seconds);
-  out.Gauge("ibpath_probe_duration_seconds", kDuration, {{"phase", "transfer"}},
+  out.Gauge("ibpath_probe_duration_seconds", kDuration, with({{"phase", "transfer"}}),
             o->transfer_seconds);
-  out.Gauge("ibpath_probe_bytes", kBytes, {}, static_cast<double>(o->bytes));
-  out.Gauge("ibpath_probe_throughput_bytes_per_second", kThroughput, {},
+  out.Gauge("ibpath_probe_bytes", kBytes, with({}), static_cast<double>(o->bytes));
+  out.Gauge("ibpath_probe_throughput_bytes_per_second", kThroughput, with({}),
             o->throughput_bytes_per_second);
-  out.Gauge("ibpath_probe_on_data_device", kOnData, {}, o->on_data_device ? 1 : 0);
+  out.Gauge("ibpath_probe_on_data_device", kOnData, with({}), o->on_data_device ? 1 : 0);
   if (!o->device.empty()) {
     out.Gauge("ibpath_probe_device_info", kDevice,
-              {{"device", o->device}, {"transport", o->transport}}, 1);
+              with({{"device", o->device}, {"transport", o->transport}}), 1);
   }
-  out.Gauge("ibpath_probe_http_status_code", kStatus, {}, static_cast<double>(o->http_status));
-  out.Gauge("ibpath_probe_last_run_timestamp_seconds", kLastRun, {}, o->unix_time);
+  if (http) {
+    out.Gauge("ibpath_probe_http_status_code", kStatus, {}, static_cast<double>(o->http_status));
+  }
+  out.Gauge("ibpath_probe_last_run_timestamp_seconds", kLastRun, with({}), o->unix_time);
   if (!o->reason.empty())
-    out.Gauge("ibpath_probe_failure_info", kFailure, {{"reason", o->reason}}, 1);
+    out.Gauge("ibpath_probe_failure_info", kFailure, with({{"reason", o->reason}}), 1);
   for (const auto& [dev, n] : o->rx_delta) {
-    out.Gauge("ibpath_probe_interface_receive_bytes", kRx, {{"device", dev}},
+    out.Gauge("ibpath_probe_interface_receive_bytes", kRx, with({{"device", dev}}),
               static_cast<double>(n));
   }
   if (o->tcp_bytes_received) {
-    out.Gauge("ibpath_probe_tcp_received_bytes", kTcp, {},
+    out.Gauge("ibpath_probe_tcp_received_bytes", kTcp, with({}),
               static_cast<double>(*o->tcp_bytes_received));
+  }
+  if (!o->cache_bypass.empty()) {
+    out.Gauge("ibpath_probe_cache_bypass_info", kBypass, with({{"method", o->cache_bypass}}), 1);
   }
 }
 
@@ -247,7 +268,7 @@ ProbeCollector::ProbeCollector(Options options) : options_(std::move(options)) {
 ProbeCollector::~ProbeCollector() { Stop(); }
 
 void ProbeCollector::Start() {
-  if (options_.url.empty() || thread_.joinable()) return;
+  if ((options_.url.empty() && options_.fuse_path.empty()) || thread_.joinable()) return;
   thread_ = std::thread([this] { Loop(); });
 }
 
@@ -260,17 +281,15 @@ void ProbeCollector::Stop() {
 void ProbeCollector::Loop() {
   auto next = std::chrono::steady_clock::now();
   while (!stop_) {
-    ProbeOutcome o = RunHttpProbe(options_.url, options_.bytes, options_.settings, &stop_);
-    if (o.success) {
-      spdlog::debug("probe {}: {} bytes at {:.0f} B/s over {}", o.target, o.bytes,
-                    o.throughput_bytes_per_second, o.device);
-    } else if (o.reason != "cancelled") {
-      spdlog::warn("probe {} failed ({}): {}", o.target, o.reason, o.detail);
+    // With both configured, the HTTP probe then the FUSE probe, one after
+    // the other: concurrent reads would count in each other's windows.
+    if (!options_.url.empty()) {
+      Record(RunHttpProbe(options_.url, options_.bytes, options_.settings, &stop_));
+    }
+    if (!options_.fuse_path.empty() && !stop_) {
+      Record(FuseProbe(options_.fuse_path, options_.bytes));
     }
     std::unique_lock<std::mutex> lock(mu_);
-    ++runs_;
-    if (!o.success) ++failures_;
-    last_ = std::make_shared<const ProbeOutcome>(std::move(o));
     // Runs start `interval` apart; a run longer than that starts the next at once.
     next += options_.interval;
     const auto now = std::chrono::steady_clock::now();
@@ -279,19 +298,41 @@ void ProbeCollector::Loop() {
   }
 }
 
+void ProbeCollector::Record(ProbeOutcome o) {
+  if (o.success) {
+    spdlog::debug("{} probe {}: {} bytes at {:.0f} B/s over {}", o.kind, o.target, o.bytes,
+                  o.throughput_bytes_per_second, o.device);
+  } else if (o.reason != "cancelled") {
+    spdlog::warn("{} probe {} failed ({}): {}", o.kind, o.target, o.reason, o.detail);
+  }
+  std::lock_guard<std::mutex> lock(mu_);
+  ++runs_;
+  if (!o.success) ++failures_;
+  auto& slot = o.kind == "fuse" ? last_fuse_ : last_;
+  slot = std::make_shared<const ProbeOutcome>(std::move(o));
+}
+
+ProbeOutcome ProbeCollector::FuseProbe(const std::string& path, uint64_t bytes) {
+  std::lock_guard<std::mutex> lock(fuse_mu_);
+  return RunFuseProbe(path, bytes, options_.settings, options_.fuse_sampler, &stop_);
+}
+
 Status ProbeCollector::Collect(MetricSink& out) {
-  std::shared_ptr<const ProbeOutcome> last;
+  std::shared_ptr<const ProbeOutcome> last, last_fuse;
   uint64_t runs, failures, rejected;
   {
     std::lock_guard<std::mutex> lock(mu_);
     last = last_;
+    last_fuse = last_fuse_;
     runs = runs_;
     failures = failures_;
     rejected = rejected_;
   }
   ExportProbe(last.get(), out);
-  out.Gauge("ibpath_probe_scheduled", "1 if a scheduled probe is configured (--probe.url).", {},
-            options_.url.empty() ? 0 : 1);
+  if (last_fuse) ExportProbe(last_fuse.get(), out);
+  out.Gauge("ibpath_probe_scheduled",
+            "1 if a scheduled probe is configured (--probe.url or --probe.fuse-path).", {},
+            options_.url.empty() && options_.fuse_path.empty() ? 0 : 1);
   out.Counter("ibpath_probe_runs_total", "Scheduled probe runs.", {}, static_cast<double>(runs));
   out.Counter("ibpath_probe_failures_total", "Scheduled probe runs that failed.", {},
               static_cast<double>(failures));
@@ -309,6 +350,19 @@ std::optional<ProbeOutcome> ProbeCollector::RunOnDemand(const std::string& url, 
     return std::nullopt;
   }
   ProbeOutcome o = RunHttpProbe(url, bytes, options_.settings, &stop_);
+  on_demand_running_.fetch_sub(1);
+  return o;
+}
+
+std::optional<ProbeOutcome> ProbeCollector::RunOnDemandFuse(const std::string& path,
+                                                            uint64_t bytes) {
+  if (on_demand_running_.fetch_add(1) >= options_.max_on_demand) {
+    on_demand_running_.fetch_sub(1);
+    std::lock_guard<std::mutex> lock(mu_);
+    ++rejected_;
+    return std::nullopt;
+  }
+  ProbeOutcome o = FuseProbe(path, bytes);
   on_demand_running_.fetch_sub(1);
   return o;
 }

@@ -25,6 +25,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -88,7 +89,8 @@ struct ProbeOutcome {
   std::string device, transport;             // where the body socket's route goes; "" unknown
   std::string bind;                          // address or device the probe bound to, "" none
   std::map<std::string, uint64_t> rx_delta;  // interfaces that received bytes
-  std::optional<uint64_t> tcp_bytes_received;
+  std::optional<uint64_t> tcp_bytes_received;  // fuse: the daemon's worker connections, summed
+  std::string cache_bypass;                   // fuse: o_direct or fadvise
   double unix_time = 0;  // when the run ended
 };
 
@@ -97,13 +99,20 @@ ProbeOutcome RunHttpProbe(const std::string& url, uint64_t bytes, const ProbeSet
                           const std::atomic<bool>* cancel = nullptr);
 
 // Writes the probe families into `out`: HELP/TYPE always, samples only when
-// `outcome` is given.
+// `outcome` is given. HTTP probes' series have no `kind` label (as before
+// the FUSE probe existed); FUSE probes' series carry kind="fuse".
 void ExportProbe(const ProbeOutcome* outcome, MetricSink& out);
+
+// Per egress device, cumulative bytes received by the FUSE daemon's worker
+// connections (AlluxioConnCollector::ClientReceiveByDevice); see fuse_probe.h.
+using ConnectionRxSampler = std::function<Result<std::map<std::string, uint64_t>>()>;
 
 class ProbeCollector : public Collector {
  public:
   struct Options {
     std::string url;  // scheduled HTTP probe; empty: none
+    std::string fuse_path;  // scheduled FUSE probe (a file on an Alluxio FUSE mount); empty: none
+    ConnectionRxSampler fuse_sampler;  // needed by FUSE probes, scheduled or on demand
     std::chrono::milliseconds interval{60000};
     uint64_t bytes = 64ull << 20;
     int max_on_demand = 2;
@@ -112,7 +121,7 @@ class ProbeCollector : public Collector {
   explicit ProbeCollector(Options options);
   ~ProbeCollector() override;
 
-  // Starts the scheduled probe's thread (no-op without a URL).
+  // Starts the scheduled probes' thread (no-op without a URL or FUSE path).
   void Start();
   // Cancels a running probe and joins the thread.
   void Stop();
@@ -122,19 +131,27 @@ class ProbeCollector : public Collector {
   // Runs one probe now on the calling thread. nullopt when max_on_demand
   // probes are already running (the caller answers 503).
   std::optional<ProbeOutcome> RunOnDemand(const std::string& url, uint64_t bytes);
+  // The same for a FUSE probe of the file at `path`. FUSE probes run one at
+  // a time (their windows would count each other's bytes): this waits for a
+  // FUSE probe in flight.
+  std::optional<ProbeOutcome> RunOnDemandFuse(const std::string& path, uint64_t bytes);
   uint64_t default_bytes() const { return options_.bytes; }
 
  private:
   void Loop();
+  ProbeOutcome FuseProbe(const std::string& path, uint64_t bytes);
+  void Record(ProbeOutcome o);
 
   const Options options_;
   std::atomic<bool> stop_{false};
   std::atomic<int> on_demand_running_{0};
   std::thread thread_;
+  std::mutex fuse_mu_;  // one FUSE probe at a time
 
   std::mutex mu_;  // guards everything below
   std::condition_variable wake_;
-  std::shared_ptr<const ProbeOutcome> last_;
+  std::shared_ptr<const ProbeOutcome> last_;       // scheduled HTTP probe
+  std::shared_ptr<const ProbeOutcome> last_fuse_;  // scheduled FUSE probe
   uint64_t runs_ = 0, failures_ = 0, rejected_ = 0;
 };
 

@@ -24,6 +24,8 @@ packages=(
   prometheus iproute2 curl procps python3
   # the probe benchmark's baseline
   iperf3
+  # the FUSE probe's lab tests: a FUSE file system standing in for alluxio-fuse
+  libfuse3-dev fuse3
   prometheus-alertmanager
   # rule and dashboard checks (test/rules/check_queries.py parses alerts/*.yml)
   python3-yaml
