@@ -320,13 +320,8 @@ ProbeOutcome RunFuseProbe(const std::string& path, uint64_t bytes, const ProbeSe
   auto conn_after = sampler();
   r.hold.reset();
   auto links_after = (*nl)->ReadLinks();
-  o.bytes = r.bytes;
   o.cache_bypass = r.cache_bypass;
-  o.connect_seconds = r.open_seconds;
-  o.first_byte_seconds = r.first_byte_seconds;
-  o.transfer_seconds = r.transfer_seconds;
-  const double body_time = r.first_byte_seconds + r.transfer_seconds;
-  if (body_time > 0) o.throughput_bytes_per_second = static_cast<double>(r.bytes) / body_time;
+  RecordTransfer(o, r.bytes, r.open_seconds, r.first_byte_seconds, r.transfer_seconds);
   if (links_after.ok()) o.rx_delta = ReceiveDeltas(net->links, *links_after);
   if (!conn_after.ok()) return fail("agent", conn_after.status().message());
   const std::map<std::string, uint64_t> growth = CounterGrowth(*conn_before, *conn_after);

@@ -121,13 +121,7 @@ ProbeOutcome RunHttpProbe(const std::string& url, uint64_t bytes, const ProbeSet
   auto after = (*nl)->ReadLinks();
 
   o.http_status = f.http_status;
-  o.bytes = f.body_bytes;
-  o.connect_seconds = f.connect_seconds;
-  o.first_byte_seconds = f.first_byte_seconds;
-  o.transfer_seconds = f.transfer_seconds;
-  // Body bytes over the time they took to arrive (first to last byte).
-  const double body_time = f.first_byte_seconds + f.transfer_seconds;
-  if (body_time > 0) o.throughput_bytes_per_second = static_cast<double>(f.body_bytes) / body_time;
+  RecordTransfer(o, f.body_bytes, f.connect_seconds, f.first_byte_seconds, f.transfer_seconds);
   o.tcp_bytes_received = f.socket.tcp_bytes_received;
   if (after.ok()) o.rx_delta = ReceiveDeltas(before->links, *after);
 
@@ -175,6 +169,16 @@ ProbeOutcome RunHttpProbe(const std::string& url, uint64_t bytes, const ProbeSet
   o.success = o.reason.empty();
   o.unix_time = UnixNow();
   return o;
+}
+
+void RecordTransfer(ProbeOutcome& o, uint64_t bytes, double connect_seconds,
+                    double first_byte_seconds, double transfer_seconds) {
+  o.bytes = bytes;
+  o.connect_seconds = connect_seconds;
+  o.first_byte_seconds = first_byte_seconds;
+  o.transfer_seconds = transfer_seconds;
+  const double body_time = first_byte_seconds + transfer_seconds;
+  if (body_time > 0) o.throughput_bytes_per_second = static_cast<double>(bytes) / body_time;
 }
 
 void ExportProbe(const ProbeOutcome* o, MetricSink& out) {

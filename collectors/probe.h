@@ -103,6 +103,11 @@ ProbeOutcome RunHttpProbe(const std::string& url, uint64_t bytes, const ProbeSet
 // the FUSE probe existed); FUSE probes' series carry kind="fuse".
 void ExportProbe(const ProbeOutcome* outcome, MetricSink& out);
 
+// Fills the outcome's byte count, phase durations and throughput (body bytes
+// over the time they took to arrive, first to last byte).
+void RecordTransfer(ProbeOutcome& o, uint64_t bytes, double connect_seconds,
+                    double first_byte_seconds, double transfer_seconds);
+
 // Per egress device, cumulative bytes received by the FUSE daemon's worker
 // connections (AlluxioConnCollector::ClientReceiveByDevice); see fuse_probe.h.
 using ConnectionRxSampler = std::function<Result<std::map<std::string, uint64_t>>()>;

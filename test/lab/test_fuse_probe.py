@@ -125,6 +125,16 @@ class FuseProbeLab(LabTestCase):
         self.assertEqual(d.get("ibpath_probe_failure_info", kind="fuse", reason="not_fuse"), 1,
                          d.text)
 
+    def off_fabric_probe(self, reason):
+        """One FUSE probe that must find the bytes on eth0, for `reason`."""
+        m = self.probe(fuse_path=self.path)
+        self.assertEqual(m.get("ibpath_probe_success", kind="fuse"), 0, m.text)
+        self.assertEqual(m.get("ibpath_probe_on_data_device", kind="fuse"), 0, m.text)
+        self.assertEqual(m.get("ibpath_probe_failure_info", kind="fuse", reason=reason), 1, m.text)
+        self.assertEqual(m.get("ibpath_probe_device_info", kind="fuse", device="eth0",
+                               transport="ethernet"), 1, m.text)
+        return m
+
     def test_fuse_probe_fabric_address_routed_over_ethernet(self):
         lab = self.lab
         self.start()
@@ -132,13 +142,7 @@ class FuseProbeLab(LabTestCase):
         # binds to the client's ib0 address, but the kernel sends it out eth0.
         run("ip", "-n", lab.client, "route", "add", WORKER_IB + "/32", "via", WORKER_ETH, "dev",
             "eth0")
-        m = self.probe(fuse_path=self.path)
-        self.assertEqual(m.get("ibpath_probe_success", kind="fuse"), 0, m.text)
-        self.assertEqual(m.get("ibpath_probe_on_data_device", kind="fuse"), 0, m.text)
-        self.assertEqual(m.get("ibpath_probe_failure_info", kind="fuse",
-                               reason="route_not_data_device"), 1, m.text)
-        self.assertEqual(m.get("ibpath_probe_device_info", kind="fuse", device="eth0",
-                               transport="ethernet"), 1, m.text)
+        m = self.off_fabric_probe("route_not_data_device")
         self.assertEqual(m.get("ibpath_probe_bytes", kind="fuse"), 8 * MiB)
 
     def test_fuse_probe_reply_over_ethernet_is_not_on_data_device(self):
@@ -148,13 +152,7 @@ class FuseProbeLab(LabTestCase):
         # eth0: requests leave on ib0, the bytes arrive on eth0.
         run("ip", "-n", lab.worker, "route", "add", CLIENT_IB + "/32", "via", CLIENT_ETH, "dev",
             "eth0")
-        m = self.probe(fuse_path=self.path)
-        self.assertEqual(m.get("ibpath_probe_success", kind="fuse"), 0, m.text)
-        self.assertEqual(m.get("ibpath_probe_on_data_device", kind="fuse"), 0, m.text)
-        self.assertEqual(m.get("ibpath_probe_failure_info", kind="fuse",
-                               reason="rx_not_on_data_device"), 1, m.text)
-        self.assertEqual(m.get("ibpath_probe_device_info", kind="fuse", device="eth0",
-                               transport="ethernet"), 1, m.text)
+        m = self.off_fabric_probe("rx_not_on_data_device")
         self.assertGreaterEqual(m.get("ibpath_probe_interface_receive_bytes", kind="fuse",
                                       device="eth0"), 8 * MiB)
 
