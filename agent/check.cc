@@ -94,8 +94,9 @@ CheckResult CheckDrivers(const Context& c) {
     return r;
   }
   r.detail = "not loaded: " + Join(absent);
-  r.fix = "modprobe ib_ipoib; check `lsmod | grep ib_core` and make the MLNX_OFED/inbox drivers "
-          "load on boot";
+  r.fix =
+      "modprobe ib_ipoib; check `lsmod | grep ib_core` and make the MLNX_OFED/inbox drivers "
+      "load on boot";
   // Without IPoIB there can be no IPoIB data device; that is a failure only
   // when a data device is actually missing (a lab or RoCE node may not need
   // the IB drivers).
@@ -138,8 +139,9 @@ CheckResult CheckHcaPorts(const Context& c) {
   r.status = CheckStatus::kFail;
   r.detail = "not active: " + Join(down);
   if (!up.empty()) r.detail += "; active: " + Join(up);
-  r.fix = "check the cable and switch port, `ibstat` for the port state, and that a subnet "
-          "manager runs on the fabric (state INIT means no SM has configured the port)";
+  r.fix =
+      "check the cable and switch port, `ibstat` for the port state, and that a subnet "
+      "manager runs on the fabric (state INIT means no SM has configured the port)";
   return r;
 }
 
@@ -148,14 +150,17 @@ CheckResult CheckDataDevices(const Context& c) {
   if (!c.m.Has("ibpath_datapath_expected_device")) return r;
   if (c.expected.empty()) {
     r.status = CheckStatus::kFail;
-    r.detail = "no data device is known: no --datapath.devices, no bind.device in the Alluxio "
-               "configuration and no InfiniBand interface";
-    r.fix = "set alluxio.worker.data.bind.device=ib0 (workers) and "
-            "alluxio.user.network.data.bind.device=ib0 (clients) in alluxio-site.properties";
+    r.detail =
+        "no data device is known: no --datapath.devices, no bind.device in the Alluxio "
+        "configuration and no InfiniBand interface";
+    r.fix =
+        "set alluxio.worker.data.bind.device=ib0 (workers) and "
+        "alluxio.user.network.data.bind.device=ib0 (clients) in alluxio-site.properties";
     return r;
   }
   std::set<std::string> sources;
-  for (const auto& s : c.m.Get("ibpath_datapath_expected_device")) sources.insert(Label(s, "source"));
+  for (const auto& s : c.m.Get("ibpath_datapath_expected_device"))
+    sources.insert(Label(s, "source"));
   std::map<std::string, std::string> operstate;
   for (const auto& s : c.m.Get("ibpath_netdev_info")) {
     operstate[Label(s, "device")] = Label(s, "operstate");
@@ -206,9 +211,9 @@ CheckResult CheckIpoibMtu(const Context& c) {
   std::set<std::string> parts;
   for (const auto& [dev, md] : mode) {
     auto it = mtu.find(dev);
-    parts.insert(fmt::format("{} {} mtu {}", dev, md,
-                             it == mtu.end() ? std::string("?")
-                                             : std::to_string(static_cast<long>(it->second))));
+    parts.insert(fmt::format(
+        "{} {} mtu {}", dev, md,
+        it == mtu.end() ? std::string("?") : std::to_string(static_cast<long>(it->second))));
   }
   r.detail = Join(parts);
   if (below.empty()) {
@@ -243,8 +248,9 @@ CheckResult CheckBonds(const Context& c) {
   r.status = degraded.empty() ? CheckStatus::kOk : CheckStatus::kFail;
   r.detail = degraded.empty() ? Join(ok) : "degraded: " + Join(degraded);
   if (!degraded.empty()) {
-    r.fix = "check the down member's HCA port (`ibstat`) and `cat /proc/net/bonding/<bond>`; "
-            "persist the bonding configuration";
+    r.fix =
+        "check the down member's HCA port (`ibstat`) and `cat /proc/net/bonding/<bond>`; "
+        "persist the bonding configuration";
   }
   return r;
 }
@@ -257,8 +263,8 @@ CheckResult CheckListeners(const Context& c) {
   for (const auto& s : c.m.Get("ibpath_alluxio_listener_info")) {
     const std::string role = Label(s, "role");
     if (!c.data_roles.count(role)) continue;
-    const std::string text =
-        fmt::format("{} {}:{} on {}", role, Label(s, "address"), Label(s, "port"), Label(s, "device"));
+    const std::string text = fmt::format("{} {}:{} on {}", role, Label(s, "address"),
+                                         Label(s, "port"), Label(s, "device"));
     if (Label(s, "device") == "any") {
       wildcard.insert(text);
     } else {
@@ -290,15 +296,16 @@ CheckResult CheckListeners(const Context& c) {
 }
 
 CheckResult CheckAdvertised(const Context& c) {
-  CheckResult r = Make("advertised_host", "Advertised hostnames resolve to a data device's address");
+  CheckResult r =
+      Make("advertised_host", "Advertised hostnames resolve to a data device's address");
   if (!c.m.Has("ibpath_alluxio_advertised_address_info")) return r;
   std::set<std::string> on, off, unresolved;
   for (const auto& s : c.m.Get("ibpath_alluxio_advertised_host_resolved")) {
     if (s.value == 0) unresolved.insert(Label(s, "property") + "=" + Label(s, "host"));
   }
   for (const auto& s : c.m.Get("ibpath_alluxio_advertised_address_info")) {
-    const std::string text = fmt::format("{}={} -> {} on {}", Label(s, "property"), Label(s, "host"),
-                                         Label(s, "address"), Label(s, "device"));
+    const std::string text = fmt::format("{}={} -> {} on {}", Label(s, "property"),
+                                         Label(s, "host"), Label(s, "address"), Label(s, "device"));
     (Label(s, "on_data_device") == "true" ? on : off).insert(text);
   }
   if (on.empty() && off.empty() && unresolved.empty()) {
@@ -313,7 +320,8 @@ CheckResult CheckAdvertised(const Context& c) {
   r.status = CheckStatus::kFail;
   std::string d;
   if (!off.empty()) d = "not on a data device: " + Join(off);
-  if (!unresolved.empty()) d += std::string(d.empty() ? "" : "; ") + "unresolved: " + Join(unresolved);
+  if (!unresolved.empty())
+    d += std::string(d.empty() ? "" : "; ") + "unresolved: " + Join(unresolved);
   r.detail = d;
   r.fix = fmt::format(
       "make the hostname resolve (DNS or /etc/hosts) to the address of {0}, or set "
@@ -377,8 +385,9 @@ CheckResult CheckConfig(const Context& c) {
   }
   r.status = CheckStatus::kWarn;
   r.detail = fmt::format("{}: {} problem(s) in the last read", path, problems);
-  r.fix = "the agent's log names each bad line as file:line; fix them (the agent keeps judging "
-          "against the last good version)";
+  r.fix =
+      "the agent's log names each bad line as file:line; fix them (the agent keeps judging "
+      "against the last good version)";
   return r;
 }
 
@@ -392,8 +401,9 @@ CheckResult CheckCollectors(const Context& c) {
   r.status = failed.empty() ? CheckStatus::kOk : CheckStatus::kWarn;
   r.detail = failed.empty() ? Join(ok) : "failed: " + Join(failed);
   if (!failed.empty()) {
-    r.fix = "run with --log.level=debug for the reason; missing privileges (CAP_NET_ADMIN) or an "
-            "unreadable --path.sysfs are the usual causes";
+    r.fix =
+        "run with --log.level=debug for the reason; missing privileges (CAP_NET_ADMIN) or an "
+        "unreadable --path.sysfs are the usual causes";
   }
   return r;
 }
@@ -440,8 +450,9 @@ CheckResult CheckProbe(const Context& c) {
         c.first_expected());
   } else {
     r.detail = "read failed: " + (reasons.empty() ? std::string("unknown") : Join(reasons));
-    r.fix = "check the worker is up and reachable on its data device address; compare with "
-            "`iperf3 -c <worker ib0 IP>`";
+    r.fix =
+        "check the worker is up and reachable on its data device address; compare with "
+        "`iperf3 -c <worker ib0 IP>`";
   }
   return r;
 }
@@ -451,7 +462,8 @@ CheckResult CheckProbe(const Context& c) {
 std::vector<CheckResult> EvaluateChecks(const std::vector<prometheus::MetricFamily>& families) {
   MetricIndex m(families);
   Context c{m, {}, {}, {}};
-  for (const auto& s : m.Get("ibpath_datapath_expected_device")) c.expected.insert(Label(s, "device"));
+  for (const auto& s : m.Get("ibpath_datapath_expected_device"))
+    c.expected.insert(Label(s, "device"));
   for (const auto& s : m.Get("ibpath_datapath_expected_device_present")) {
     if (s.value == 0) c.missing.insert(Label(s, "device"));
   }
@@ -460,9 +472,9 @@ std::vector<CheckResult> EvaluateChecks(const std::vector<prometheus::MetricFami
   }
   // In the order the seed has the operator go: prerequisites, MTU, binding,
   // end-to-end.
-  return {CheckDrivers(c),    CheckHcaPorts(c),   CheckDataDevices(c), CheckIpoibMtu(c),
-          CheckBonds(c),      CheckConfig(c),     CheckListeners(c),   CheckAdvertised(c),
-          CheckConnections(c), CheckProbe(c),     CheckCollectors(c)};
+  return {CheckDrivers(c),     CheckHcaPorts(c), CheckDataDevices(c), CheckIpoibMtu(c),
+          CheckBonds(c),       CheckConfig(c),   CheckListeners(c),   CheckAdvertised(c),
+          CheckConnections(c), CheckProbe(c),    CheckCollectors(c)};
 }
 
 bool Healthy(const std::vector<CheckResult>& results) {

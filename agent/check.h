@@ -52,8 +52,8 @@ class MetricIndex {
 };
 
 struct CheckResult {
-  std::string name;    // stable identifier, e.g. "data_connections"
-  std::string title;   // what the seed asks the operator to verify
+  std::string name;   // stable identifier, e.g. "data_connections"
+  std::string title;  // what the seed asks the operator to verify
   CheckStatus status = CheckStatus::kSkip;
   std::string detail;  // what was found, with device and interface names
   std::string fix;     // for WARN/FAIL: the seed's remedy, names filled in

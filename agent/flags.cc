@@ -37,10 +37,14 @@ Status ParseDuration(const std::string& v, std::chrono::milliseconds* out) {
   std::string unit(end, v.data() + v.size());
   if (ec != std::errc() || n < 0) return Status::InvalidArgument("'" + v + "' is not a duration");
   double ms;
-  if (unit == "ms") ms = n;
-  else if (unit == "s") ms = n * 1000;
-  else if (unit == "m") ms = n * 60000;
-  else return Status::InvalidArgument("'" + v + "' is not a duration (use e.g. 500ms, 1s, 2m)");
+  if (unit == "ms")
+    ms = n;
+  else if (unit == "s")
+    ms = n * 1000;
+  else if (unit == "m")
+    ms = n * 60000;
+  else
+    return Status::InvalidArgument("'" + v + "' is not a duration (use e.g. 500ms, 1s, 2m)");
   *out = std::chrono::milliseconds(static_cast<long long>(ms));
   return Status::Ok();
 }
@@ -208,7 +212,8 @@ const std::map<std::string, FlagSpec>& Specs() {
         "file",
         [](Flags& f, const std::string& v) {
           if (v.empty() || v[0] != '/') {
-            return Status::InvalidArgument("--probe.fuse-path='" + v + "' must be an absolute path");
+            return Status::InvalidArgument("--probe.fuse-path='" + v +
+                                           "' must be an absolute path");
           }
           f.probe_fuse_path = v;
           return Status::Ok();
@@ -352,7 +357,8 @@ std::string FlagsHelp() {
       "Watches whether Alluxio data really travels over the InfiniBand (IPoIB) fabric and\n"
       "exports what it sees as Prometheus metrics.\n\nFlags:\n";
   for (const auto& [name, spec] : Specs()) {
-    std::string left = "  --" + name + (spec.placeholder.empty() ? "" : "=<" + spec.placeholder + ">");
+    std::string left =
+        "  --" + name + (spec.placeholder.empty() ? "" : "=<" + spec.placeholder + ">");
     out += left;
     out += left.size() < 32 ? std::string(32 - left.size(), ' ') : "\n" + std::string(32, ' ');
     out += spec.help + "\n";

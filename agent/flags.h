@@ -6,8 +6,8 @@
 #pragma once
 
 #include <chrono>
-#include <optional>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -22,14 +22,14 @@ struct Flags {
   std::string path_sysfs = "/sys";
   std::string path_procfs = "/proc";
   std::optional<uint32_t> ipoib_expected_mtu;  // empty: 9000 connected, 2044 datagram
-  std::string alluxio_conf;                   // empty: search Alluxio's locations
-  std::vector<std::string> datapath_devices;  // empty: from the Alluxio conf, else auto
+  std::string alluxio_conf;                    // empty: search Alluxio's locations
+  std::vector<std::string> datapath_devices;   // empty: from the Alluxio conf, else auto
   std::string log_level = "info";
   std::chrono::milliseconds scrape_min_interval{1000};
   // Data-path probe (issue 4); no probe runs on a schedule without a URL.
-  std::string probe_url;     // full URL, or built from probe_worker + probe_path
-  std::string probe_worker;  // host[:port] of a worker's HTTP server
-  std::string probe_path;    // full UFS path of the file to read
+  std::string probe_url;        // full URL, or built from probe_worker + probe_path
+  std::string probe_worker;     // host[:port] of a worker's HTTP server
+  std::string probe_path;       // full UFS path of the file to read
   std::string probe_fuse_path;  // a file on an Alluxio FUSE mount to read every interval
   std::chrono::milliseconds probe_interval{60000};
   std::chrono::milliseconds probe_timeout{30000};

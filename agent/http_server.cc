@@ -74,16 +74,20 @@ Result<std::unique_ptr<HttpServer>> HttpServer::Start(const Options& options,
   }
   mg_init_library(0);
   const char* civet_options[] = {
-      "listening_ports", ports->c_str(),
+      "listening_ports",
+      ports->c_str(),
       // Enough workers that a slow scraper cannot starve Prometheus; the
       // registry makes concurrent scrapes share one collection anyway.
-      "num_threads", "8",
-      "request_timeout_ms", "10000",
+      "num_threads",
+      "8",
+      "request_timeout_ms",
+      "10000",
       // CivetWeb serves a kept-alive connection on its worker thread until
       // the client closes it: 8 busy keep-alive clients would hold every
       // worker and starve Prometheus (seen in test/bench/scrape_storm.py).
       // One request per connection keeps the queue fair.
-      "enable_keep_alive", "no",
+      "enable_keep_alive",
+      "no",
       nullptr,
   };
   mg_callbacks callbacks{};
@@ -125,7 +129,9 @@ std::vector<std::string> HttpServer::Ports() const {
   mg_server_port ports[8];
   int n = mg_get_server_ports(ctx_, 8, ports);
   for (int i = 0; i < n; ++i) {
-    const char* fam = ports[i].protocol == 1 ? "ipv4" : ports[i].protocol == 2 ? "ipv6" : "ipv4+ipv6";
+    const char* fam = ports[i].protocol == 1   ? "ipv4"
+                      : ports[i].protocol == 2 ? "ipv6"
+                                               : "ipv4+ipv6";
     out.push_back(std::string(fam) + " port " + std::to_string(ports[i].port) +
                   (ports[i].is_ssl ? " (TLS)" : ""));
   }

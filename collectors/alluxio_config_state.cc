@@ -31,8 +31,7 @@ Result<std::string> ReadSmallFile(const std::string& path, std::size_t max_bytes
     if (n == 0) break;
     if (out.size() + static_cast<std::size_t>(n) > max_bytes) {
       close(fd);
-      return Status::InvalidData(path + " is larger than " + std::to_string(max_bytes) +
-                                 " bytes");
+      return Status::InvalidData(path + " is larger than " + std::to_string(max_bytes) + " bytes");
     }
     out.append(buf, static_cast<std::size_t>(n));
   }
@@ -105,8 +104,7 @@ Status AlluxioConfigState::Reload() {
   if (clean) {
     have_good_ = true;
     info_.last_success_unix_seconds =
-        std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch())
-            .count();
+        std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
     spdlog::info("loaded Alluxio configuration {}", path_);
   } else {
     ++info_.failures;

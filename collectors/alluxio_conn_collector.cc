@@ -100,9 +100,10 @@ void AlluxioConnCollector::NoticeLoop() {
       // once whichever path reports it.
       ++notice_overflows_;
       if (notice_overflows_ == 1 || notice_overflows_ % 100 == 0) {
-        spdlog::warn("socket-destroy notices overflowed the receive buffer ({} bytes; {} times "
-                     "so far); resynchronising from a dump",
-                     watch_->receive_buffer(), notice_overflows_);
+        spdlog::warn(
+            "socket-destroy notices overflowed the receive buffer ({} bytes; {} times "
+            "so far); resynchronising from a dump",
+            watch_->receive_buffer(), notice_overflows_);
       }
       if (Status s = SampleLocked(); !s.ok()) {
         spdlog::warn("resynchronising after lost notices: {}", s.message());
@@ -260,21 +261,22 @@ void AlluxioConnCollector::Export(MetricSink& out) {
   for (const auto& [k, t] : bytes) {
     const auto& [role, side, device] = k;
     const std::string side_name(SideName(side));
-    out.Counter("ibpath_alluxio_bytes_total", kBytesHelp,
-                {{"role", role}, {"side", side_name}, {"device", device}, {"direction", "transmit"}},
-                static_cast<double>(t.transmit));
+    out.Counter(
+        "ibpath_alluxio_bytes_total", kBytesHelp,
+        {{"role", role}, {"side", side_name}, {"device", device}, {"direction", "transmit"}},
+        static_cast<double>(t.transmit));
     out.Counter("ibpath_alluxio_bytes_total", kBytesHelp,
                 {{"role", role}, {"side", side_name}, {"device", device}, {"direction", "receive"}},
                 static_cast<double>(t.receive));
   }
   out.Gauge("ibpath_alluxio_fallback_connections",
-            "Data-path Alluxio connections whose egress device is not an expected data device.",
-            {}, static_cast<double>(fallback_conns));
+            "Data-path Alluxio connections whose egress device is not an expected data device.", {},
+            static_cast<double>(fallback_conns));
   const char* kFallbackBytesHelp =
       "Bytes of data-path Alluxio connections that left or arrived while their egress device "
       "was not an expected data device.";
-  out.Counter("ibpath_alluxio_fallback_bytes_total", kFallbackBytesHelp, {{"direction", "transmit"}},
-              static_cast<double>(fallback_bytes.transmit));
+  out.Counter("ibpath_alluxio_fallback_bytes_total", kFallbackBytesHelp,
+              {{"direction", "transmit"}}, static_cast<double>(fallback_bytes.transmit));
   out.Counter("ibpath_alluxio_fallback_bytes_total", kFallbackBytesHelp, {{"direction", "receive"}},
               static_cast<double>(fallback_bytes.receive));
 
@@ -320,8 +322,7 @@ void AlluxioConnCollector::Export(MetricSink& out) {
   out.Counter("ibpath_socket_events_lost_total",
               "Times the kernel dropped socket-destroy notices (ENOBUFS) because they arrived "
               "faster than the agent read them; each is followed by a resynchronising dump.",
-              {},
-              static_cast<double>(notice_overflows_));
+              {}, static_cast<double>(notice_overflows_));
   out.Counter("ibpath_alluxio_unaccounted_closes_total",
               "Connections that vanished without a destroy notice; bytes they moved after their "
               "last sample were not counted.",
@@ -330,8 +331,7 @@ void AlluxioConnCollector::Export(MetricSink& out) {
               "Route lookups the kernel refused; those connections show device=\"unknown\".", {},
               static_cast<double>(route_failures_));
   out.Counter("ibpath_alluxio_socket_parse_errors_total",
-              "sock_diag messages skipped as malformed.", {},
-              static_cast<double>(parse_errors_));
+              "sock_diag messages skipped as malformed.", {}, static_cast<double>(parse_errors_));
 }
 
 Status AlluxioConnCollector::Collect(MetricSink& out) {

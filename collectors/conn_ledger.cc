@@ -35,8 +35,7 @@ void ConnLedger::BeginSample() {
   in_baseline_ = !baselined_;
 }
 
-void ConnLedger::Observe(uint64_t cookie, const FlowKey& key, uint64_t acked,
-                         uint64_t received) {
+void ConnLedger::Observe(uint64_t cookie, const FlowKey& key, uint64_t acked, uint64_t received) {
   const uint32_t id = Intern(key);
   auto [it, inserted] = sockets_.try_emplace(cookie);
   Entry& e = it->second;

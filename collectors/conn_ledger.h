@@ -36,9 +36,9 @@ std::string_view SideName(Side s);
 
 // Where a connection's bytes are attributed.
 struct FlowKey {
-  std::string role;    // worker_data, ...
+  std::string role;  // worker_data, ...
   Side side = Side::kServer;
-  std::string device;  // egress device from the route lookup, or "unknown"
+  std::string device;     // egress device from the route lookup, or "unknown"
   bool fallback = false;  // data-path role on a device that is not an expected data device
   auto operator<=>(const FlowKey&) const = default;
 };

@@ -32,10 +32,10 @@ Status DatapathCollector::Collect(MetricSink& out) {
               "Reads of the Alluxio configuration that failed or found problems.", {},
               static_cast<double>(info.failures));
   for (const PortRole& r : conf->roles) {
-    out.Gauge("ibpath_alluxio_port_info",
-              "TCP port of each Alluxio role, from the configuration or Alluxio's default.",
-              {{"role", r.role}, {"port", std::to_string(r.port)}, {"data_path", Bool(r.data_path)}},
-              1);
+    out.Gauge(
+        "ibpath_alluxio_port_info",
+        "TCP port of each Alluxio role, from the configuration or Alluxio's default.",
+        {{"role", r.role}, {"port", std::to_string(r.port)}, {"data_path", Bool(r.data_path)}}, 1);
   }
 
   if (!netlink_) {

@@ -124,8 +124,7 @@ std::vector<prometheus::MetricFamily> MetricSink::Take() {
   std::vector<prometheus::MetricFamily> out = std::move(families_);
   families_.clear();
   index_.clear();
-  std::sort(out.begin(), out.end(),
-            [](const auto& a, const auto& b) { return a.name < b.name; });
+  std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.name < b.name; });
   for (auto& f : out) {
     std::stable_sort(f.metric.begin(), f.metric.end(),
                      [](const auto& a, const auto& b) { return a.label < b.label; });

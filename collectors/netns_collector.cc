@@ -39,7 +39,8 @@ NetnsCollector::NetnsCollector(Options options) : options_(std::move(options)) {
   if (self.ok()) {
     self_inode_ = *self;
   } else {
-    spdlog::warn("{}; other namespaces cannot be told from the agent's own", self.status().message());
+    spdlog::warn("{}; other namespaces cannot be told from the agent's own",
+                 self.status().message());
   }
   DiscoveredNetns host;
   host.inode = self_inode_;
@@ -64,7 +65,7 @@ void NetnsCollector::Stop() {
 }
 
 std::unique_ptr<NetnsCollector::Bundle> NetnsCollector::MakeBundle(const DiscoveredNetns& ns,
-                                                                    Status* why) {
+                                                                   Status* why) {
   auto handle = NetnsHandle::Open(ns.path);
   if (!handle.ok()) {
     *why = handle.status();
@@ -89,8 +90,8 @@ std::unique_ptr<NetnsCollector::Bundle> NetnsCollector::MakeBundle(const Discove
     }
     b->config = b->own_config.get();
   }
-  const std::vector<std::string> flag_devices = own ? options_.flag_devices
-                                                    : std::vector<std::string>{};
+  const std::vector<std::string> flag_devices =
+      own ? options_.flag_devices : std::vector<std::string>{};
   b->netdev = std::make_unique<NetdevCollector>(b->handle);
   b->datapath = std::make_unique<DatapathCollector>(
       flag_devices, b->config, own ? options_.host_advertised : nullptr, b->handle);
@@ -142,8 +143,7 @@ void NetnsCollector::Reconcile(const NetnsDiscovery& found) {
 
 Status NetnsCollector::Collect(MetricSink& out) {
   if (options_.discover) {
-    NetnsDiscovery found =
-        DiscoverNetns(options_.procfs, options_.run_netns_dir, self_inode_);
+    NetnsDiscovery found = DiscoverNetns(options_.procfs, options_.run_netns_dir, self_inode_);
     unreadable_processes_ = found.unreadable_processes;
     Reconcile(found);
   }
@@ -189,8 +189,8 @@ Status NetnsCollector::Collect(MetricSink& out) {
   }
   for (const char* k : kKinds) {
     out.Gauge("ibpath_collector_success",
-              "1 if the collector's last run read everything it tried to read.",
-              {{"collector", k}}, kind_ok[k] ? 1 : 0);
+              "1 if the collector's last run read everything it tried to read.", {{"collector", k}},
+              kind_ok[k] ? 1 : 0);
     out.Gauge("ibpath_collector_duration_seconds", "How long the collector's last run took.",
               {{"collector", k}}, kind_seconds[k]);
   }

@@ -86,12 +86,12 @@ struct ProbeOutcome {
   double connect_seconds = 0, first_byte_seconds = 0, transfer_seconds = 0;
   double throughput_bytes_per_second = 0;
   bool on_data_device = false;
-  std::string device, transport;             // where the body socket's route goes; "" unknown
-  std::string bind;                          // address or device the probe bound to, "" none
-  std::map<std::string, uint64_t> rx_delta;  // interfaces that received bytes
+  std::string device, transport;               // where the body socket's route goes; "" unknown
+  std::string bind;                            // address or device the probe bound to, "" none
+  std::map<std::string, uint64_t> rx_delta;    // interfaces that received bytes
   std::optional<uint64_t> tcp_bytes_received;  // fuse: the daemon's worker connections, summed
-  std::string cache_bypass;                   // fuse: o_direct or fadvise
-  double unix_time = 0;  // when the run ended
+  std::string cache_bypass;                    // fuse: o_direct or fadvise
+  double unix_time = 0;                        // when the run ended
 };
 
 // One HTTP probe of `url` reading at most `bytes` body bytes. Never throws.
@@ -115,7 +115,7 @@ using ConnectionRxSampler = std::function<Result<std::map<std::string, uint64_t>
 class ProbeCollector : public Collector {
  public:
   struct Options {
-    std::string url;  // scheduled HTTP probe; empty: none
+    std::string url;        // scheduled HTTP probe; empty: none
     std::string fuse_path;  // scheduled FUSE probe (a file on an Alluxio FUSE mount); empty: none
     ConnectionRxSampler fuse_sampler;  // needed by FUSE probes, scheduled or on demand
     std::chrono::milliseconds interval{60000};

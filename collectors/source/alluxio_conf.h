@@ -41,10 +41,10 @@ const std::vector<std::string>& DataBindDeviceProperties();
 const std::vector<std::string>& AdvertisedHostProperties();
 
 struct AlluxioConf {
-  std::string path;  // file read; empty when no configuration was found
+  std::string path;                           // file read; empty when no configuration was found
   std::map<std::string, std::string> values;  // resolved key -> value
-  std::vector<PropertyProblem> problems;       // malformed lines, bad substitutions, bad ports
-  std::vector<PortRole> roles;                 // defaults overridden by the file
+  std::vector<PropertyProblem> problems;      // malformed lines, bad substitutions, bad ports
+  std::vector<PortRole> roles;                // defaults overridden by the file
   // bind.device property -> device named, in DataBindDeviceProperties order.
   std::vector<std::pair<std::string, std::string>> bind_devices;
   // advertised-host property -> host, for those set.

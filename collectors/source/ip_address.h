@@ -15,7 +15,7 @@
 namespace ibpath {
 
 struct IpAddress {
-  int family = 0;                  // AF_INET or AF_INET6; 0 = unset
+  int family = 0;                   // AF_INET or AF_INET6; 0 = unset
   std::array<uint8_t, 16> bytes{};  // IPv4 in the first 4 bytes
 
   static IpAddress V4(const void* four_bytes);
@@ -26,7 +26,7 @@ struct IpAddress {
   std::size_t size() const { return family == 0 ? 0 : (family == 2 ? 4 : 16); }
   bool IsUnspecified() const;  // 0.0.0.0 or ::
   bool IsLoopback() const;
-  bool IsLinkLocal() const;    // fe80::/10
+  bool IsLinkLocal() const;  // fe80::/10
   std::string ToString() const;
   bool operator==(const IpAddress& o) const { return family == o.family && bytes == o.bytes; }
   bool operator<(const IpAddress& o) const {

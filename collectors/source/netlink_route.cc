@@ -24,13 +24,10 @@ Status NlError(int nl_err, std::string_view what) {
   msg += ": ";
   msg += nl_geterror(nl_err);
   switch (nl_err < 0 ? -nl_err : nl_err) {
-    case NLE_PERM:
-      return Status::PermissionDenied(std::move(msg));
+    case NLE_PERM: return Status::PermissionDenied(std::move(msg));
     case NLE_OBJ_NOTFOUND:
-    case NLE_NODEV:
-      return Status::NotFound(std::move(msg));
-    default:
-      return Status::IoError(std::move(msg));
+    case NLE_NODEV: return Status::NotFound(std::move(msg));
+    default: return Status::IoError(std::move(msg));
   }
 }
 
@@ -74,8 +71,8 @@ void DeriveTransports(std::vector<Link>& links) {
       // empty bond reads as Ethernet, so decide by the slaves when there are any.
       auto it = slaves.find(l.ifindex);
       if (it != slaves.end() && it->second.first > 0) {
-        l.transport = it->second.first == it->second.second ? Transport::kInfiniband
-                                                            : Transport::kEthernet;
+        l.transport =
+            it->second.first == it->second.second ? Transport::kInfiniband : Transport::kEthernet;
         continue;
       }
     }
@@ -243,7 +240,8 @@ int OnRouteError(sockaddr_nl*, nlmsgerr* err, void* arg) {
 }  // namespace
 
 Result<int> RouteNetlink::LookupRoute(const RouteQuery& q) {
-  if (q.destination.family == 0 || (q.source.family != 0 && q.source.family != q.destination.family)) {
+  if (q.destination.family == 0 ||
+      (q.source.family != 0 && q.source.family != q.destination.family)) {
     return Status::InvalidArgument("route lookup: source " + q.source.ToString() +
                                    " and destination " + q.destination.ToString() +
                                    " are not of one address family");
@@ -256,12 +254,13 @@ Result<int> RouteNetlink::LookupRoute(const RouteQuery& q) {
 
   nl_msg* msg = nlmsg_alloc_simple(RTM_GETROUTE, NLM_F_REQUEST);
   if (msg == nullptr) return Status::IoError("route lookup: cannot allocate message");
-  bool built = nlmsg_append(msg, &rtm, sizeof(rtm), NLMSG_ALIGNTO) == 0 &&
-               nla_put(msg, RTA_DST, addr_len, q.destination.bytes.data()) == 0 &&
-               (q.source.family == 0 || nla_put(msg, RTA_SRC, addr_len, q.source.bytes.data()) == 0) &&
-               (q.oif == 0 || nla_put_u32(msg, RTA_OIF, q.oif) == 0) &&
-               (q.mark == 0 || nla_put_u32(msg, RTA_MARK, q.mark) == 0) &&
-               nla_put_u32(msg, RTA_UID, q.uid) == 0;
+  bool built =
+      nlmsg_append(msg, &rtm, sizeof(rtm), NLMSG_ALIGNTO) == 0 &&
+      nla_put(msg, RTA_DST, addr_len, q.destination.bytes.data()) == 0 &&
+      (q.source.family == 0 || nla_put(msg, RTA_SRC, addr_len, q.source.bytes.data()) == 0) &&
+      (q.oif == 0 || nla_put_u32(msg, RTA_OIF, q.oif) == 0) &&
+      (q.mark == 0 || nla_put_u32(msg, RTA_MARK, q.mark) == 0) &&
+      nla_put_u32(msg, RTA_UID, q.uid) == 0;
   if (!built) {
     nlmsg_free(msg);
     return Status::IoError("route lookup: message too large");
@@ -285,7 +284,8 @@ Result<int> RouteNetlink::LookupRoute(const RouteQuery& q) {
     }
   }
   nl_cb_put(cb);
-  const std::string what = "route lookup " + q.destination.ToString() + " from " + q.source.ToString();
+  const std::string what =
+      "route lookup " + q.destination.ToString() + " from " + q.source.ToString();
   if (reply.error != 0) return Status::FromErrno(reply.error, what);
   if (reply.oif == 0) return Status::NotFound(what + ": the kernel's answer names no device");
   return reply.oif;

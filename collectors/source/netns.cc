@@ -7,9 +7,9 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <charconv>
 #include <cctype>
 #include <cerrno>
+#include <charconv>
 #include <cstring>
 #include <map>
 #include <thread>
@@ -117,7 +117,8 @@ std::optional<std::string> AlluxioProcessKind(const std::string& cmdline) {
     if (a.rfind("alluxio.master.", 0) == 0) return "master";
     if (a.rfind("alluxio.", 0) == 0 && a.size() > 8) {
       const std::string last = a.substr(a.rfind('.') + 1);
-      if (!last.empty() && std::isupper(static_cast<unsigned char>(last.front()))) client = "client";
+      if (!last.empty() && std::isupper(static_cast<unsigned char>(last.front())))
+        client = "client";
     }
   }
   return client;
@@ -131,7 +132,8 @@ std::optional<std::string> ContainerIdFromCgroup(const std::string& cgroup) {
     const char c = cgroup[i];
     if ((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f')) {
       if (++run == 64) {
-        const bool more = i + 1 < cgroup.size() && std::isxdigit(static_cast<unsigned char>(cgroup[i + 1]));
+        const bool more =
+            i + 1 < cgroup.size() && std::isxdigit(static_cast<unsigned char>(cgroup[i + 1]));
         if (!more) return cgroup.substr(i + 1 - 64, 12);  // short form, as `crictl ps` prints
       }
     } else {
@@ -143,7 +145,8 @@ std::optional<std::string> ContainerIdFromCgroup(const std::string& cgroup) {
 
 std::optional<std::string> EnvironValue(const std::string& environ, const std::string& name) {
   for (const auto& kv : SplitNul(environ)) {
-    if (kv.size() > name.size() && kv.compare(0, name.size(), name) == 0 && kv[name.size()] == '=') {
+    if (kv.size() > name.size() && kv.compare(0, name.size(), name) == 0 &&
+        kv[name.size()] == '=') {
       return kv.substr(name.size() + 1);
     }
   }
@@ -191,7 +194,8 @@ NetnsDiscovery DiscoverNetns(const std::string& procfs, const std::string& run_n
   DIR* proc = opendir(procfs.c_str());
   while (dirent* e = proc != nullptr ? readdir(proc) : nullptr) {
     const char* n = e->d_name;
-    if (*n == '\0' || !std::all_of(n, n + std::strlen(n), [](char c) { return c >= '0' && c <= '9'; })) {
+    if (*n == '\0' ||
+        !std::all_of(n, n + std::strlen(n), [](char c) { return c >= '0' && c <= '9'; })) {
       continue;
     }
     const std::string dir = procfs + "/" + n;

@@ -12,8 +12,8 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <cstdlib>
 #include <cstddef>
+#include <cstdlib>
 #include <cstring>
 
 namespace ibpath {
@@ -89,9 +89,9 @@ Result<TcpDiag::DumpStats> TcpDiag::DumpFamily(
     nl_msg* msg = nlmsg_alloc_simple(SOCK_DIAG_BY_FAMILY, NLM_F_REQUEST | NLM_F_DUMP);
     if (msg == nullptr) return Status::IoError("sock_diag: cannot allocate request");
     bool built = nlmsg_append(msg, &req, sizeof(req), NLMSG_ALIGNTO) == 0 &&
-                 (port_filter.empty() || nla_put(msg, INET_DIAG_REQ_BYTECODE,
-                                                 static_cast<int>(port_filter.size()),
-                                                 port_filter.data()) == 0);
+                 (port_filter.empty() ||
+                  nla_put(msg, INET_DIAG_REQ_BYTECODE, static_cast<int>(port_filter.size()),
+                          port_filter.data()) == 0);
     if (!built) {
       nlmsg_free(msg);
       return Status::InvalidArgument("sock_diag: port filter too large for one message");
@@ -109,8 +109,8 @@ Result<TcpDiag::DumpStats> TcpDiag::DumpFamily(
     if (err == -NLE_DUMP_INTR) continue;  // the table changed under the dump: start over
     if (err < 0) {
       return Status::IoError(std::string("sock_diag: dump of ") +
-                             (family == AF_INET ? "IPv4" : "IPv6") + " TCP sockets: " +
-                             nl_geterror(err));
+                             (family == AF_INET ? "IPv4" : "IPv6") +
+                             " TCP sockets: " + nl_geterror(err));
     }
     return ctx.stats;
   }

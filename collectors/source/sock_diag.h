@@ -30,7 +30,7 @@ struct TcpSocket {
   uint32_t bound_ifindex = 0;  // SO_BINDTODEVICE, 0 if unbound
   uint32_t uid = 0;
   uint64_t inode = 0;
-  uint64_t cookie = 0;  // the kernel's unique socket id
+  uint64_t cookie = 0;           // the kernel's unique socket id
   std::optional<uint32_t> mark;  // reported only to CAP_NET_ADMIN
   // tcp_info counters; absent on kernels older than 4.1 or for sockets
   // without tcp_info (a destroy notice of a socket that never connected).
@@ -60,8 +60,8 @@ class TcpDiag {
   TcpDiag& operator=(const TcpDiag&) = delete;
 
   struct DumpStats {
-    uint64_t sockets = 0;         // parsed and handed to the callback
-    uint64_t parse_errors = 0;    // messages skipped as malformed
+    uint64_t sockets = 0;       // parsed and handed to the callback
+    uint64_t parse_errors = 0;  // messages skipped as malformed
   };
   // Dumps TCP sockets of both families in every state but TIME_WAIT and
   // SYN_RECV (which carry no byte counters), matching `port_filter` (from

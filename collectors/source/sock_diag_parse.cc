@@ -94,8 +94,7 @@ Result<TcpSocket> ParseInetDiag(const void* msg, std::size_t len) {
         if (ReadField(data, data_len, 0, &mark)) s.mark = mark;
         break;
       }
-      default:
-        break;
+      default: break;
     }
     off += NLA_ALIGN(a.nla_len);
   }
@@ -132,8 +131,8 @@ std::vector<uint8_t> BuildPortFilter(const std::vector<uint16_t>& ports) {
     auto jump_from = [&](int from, int to) { return static_cast<uint16_t>(to - from); };
     ops.push_back({conds[i].ge, kCmp, jump_from(at, last ? reject : next)});
     ops.push_back({0, 0, conds[i].port});
-    ops.push_back({conds[i].le, static_cast<uint8_t>(kCmp),
-                   jump_from(at + kCmp, last ? reject : next)});
+    ops.push_back(
+        {conds[i].le, static_cast<uint8_t>(kCmp), jump_from(at + kCmp, last ? reject : next)});
     ops.push_back({0, 0, conds[i].port});
     if (!last) {
       ops.push_back({INET_DIAG_BC_JMP, kJmp, jump_from(at + 2 * kCmp, total)});

@@ -25,19 +25,14 @@ Status Status::FromErrno(int err, std::string_view what) {
   switch (err) {
     case ENOENT:
     case ENODEV:
-    case ENXIO:
-      return NotFound(std::move(msg));
+    case ENXIO: return NotFound(std::move(msg));
     case EACCES:
-    case EPERM:
-      return PermissionDenied(std::move(msg));
-    case EINVAL:
-      return InvalidArgument(std::move(msg));
+    case EPERM: return PermissionDenied(std::move(msg));
+    case EINVAL: return InvalidArgument(std::move(msg));
     case EAGAIN:
     case EBUSY:
-    case ETIMEDOUT:
-      return Unavailable(std::move(msg));
-    default:
-      return IoError(std::move(msg));
+    case ETIMEDOUT: return Unavailable(std::move(msg));
+    default: return IoError(std::move(msg));
   }
 }
 

@@ -40,6 +40,7 @@ def normalize(text):
     for line in text.splitlines():
         line = re.sub(r'^ibpath_build_info\{version="[^"]*"\}', 'ibpath_build_info{version="<v>"}', line)
         line = line.replace(ROOT, "<repo>")  # the checkout's path differs from run to run
+        line = re.sub(r'inode="\d+"', 'inode="<v>"', line)  # a new namespace each run
         for pat in VOLATILE:
             m = pat.match(line)
             if m:

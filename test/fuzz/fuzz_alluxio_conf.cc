@@ -13,8 +13,7 @@
 namespace {
 
 bool Trimmed(const std::string& s) {
-  return !s.empty() && s.front() != ' ' && s.front() != '\t' && s.back() != ' ' &&
-         s.back() != '\t';
+  return !s.empty() && s.front() != ' ' && s.front() != '\t' && s.back() != ' ' && s.back() != '\t';
 }
 
 bool Contains(const std::vector<std::string>& v, const std::string& s) {

@@ -70,8 +70,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, std::size_t size) {
     const std::string host = authority.substr(0, colon);
     FUZZ_CHECK(worker.starts_with(host));
     for (unsigned char c : host) {
-      FUZZ_CHECK(c > 0x20 && c < 0x7f && c != '/' && c != '?' && c != '#' && c != '@' &&
-                 c != '\\');
+      FUZZ_CHECK(c > 0x20 && c < 0x7f && c != '/' && c != '?' && c != '#' && c != '@' && c != '\\');
     }
     const std::string port = authority.substr(colon + 1);
     FUZZ_CHECK(!port.empty() && port.size() <= 5 && std::stoul(port) >= 1 &&
@@ -82,8 +81,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, std::size_t size) {
     FUZZ_CHECK(rest.substr(slash) == want_tail);
   } else {
     FUZZ_CHECK(!url.status().message().empty());
-    FUZZ_CHECK(worker.empty() || path.empty() || url.status().message().find(worker) !=
-                                                     std::string::npos);
+    FUZZ_CHECK(worker.empty() || path.empty() ||
+               url.status().message().find(worker) != std::string::npos);
   }
 
   // Failure classification over whatever the bytes say.
@@ -97,8 +96,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, std::size_t size) {
   const std::string_view word =
       ClassifyFetch(curl_code, status, body, content_length, flags & 2, flags & 4);
   static const std::set<std::string_view> kWords = {
-      "", "dns", "connect", "timeout", "tls", "bind", "redirect", "bad_url", "network",
-      "short_read", "empty_reply", "http_status", "cancelled", "error"};
+      "",        "dns",     "connect",    "timeout",     "tls",         "bind",      "redirect",
+      "bad_url", "network", "short_read", "empty_reply", "http_status", "cancelled", "error"};
   FUZZ_CHECK(kWords.contains(word));
   if (flags & 4) FUZZ_CHECK(word == "cancelled");
   if (word.empty()) FUZZ_CHECK(status >= 200 && status <= 299);

@@ -29,7 +29,14 @@ std::string Escape(const std::string& s) {
       case '\n': out += "\\n"; break;
       case '\r': out += "\\r"; break;
       case '\f': out += "\\f"; break;
-      case ' ': case '=': case ':': case '#': case '!': out += '\\'; out += c; break;
+      case ' ':
+      case '=':
+      case ':':
+      case '#':
+      case '!':
+        out += '\\';
+        out += c;
+        break;
       default: out += c;
     }
   }

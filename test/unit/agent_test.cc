@@ -1,11 +1,10 @@
+#include <gtest/gtest.h>
 #include <prometheus/text_serializer.h>
 
 #include <atomic>
 #include <fstream>
 #include <sstream>
 #include <thread>
-
-#include <gtest/gtest.h>
 
 #include "agent/collector_registry.h"
 #include "agent/flags.h"
@@ -61,9 +60,9 @@ TEST(Flags, ErrorsNameTheProblem) {
 
 TEST(Flags, HelpListsEveryFlag) {
   const std::string help = FlagsHelp();
-  for (const char* name : {"--web.listen-address", "--web.telemetry-path", "--path.sysfs",
-                           "--path.procfs", "--alluxio.conf", "--datapath.devices", "--log.level",
-                           "--version", "--help"}) {
+  for (const char* name :
+       {"--web.listen-address", "--web.telemetry-path", "--path.sysfs", "--path.procfs",
+        "--alluxio.conf", "--datapath.devices", "--log.level", "--version", "--help"}) {
     EXPECT_NE(help.find(name), std::string::npos) << name;
   }
 }
@@ -163,14 +162,17 @@ TEST(MetricSink, TypeConflictIsDroppedNotEmitted) {
 // in naming, HELP text, label order and escaping.
 TEST(Exposition, MatchesGoldenFile) {
   MetricSink sink;
-  sink.Counter("ibpath_alluxio_bytes_total", "Bytes.",
-               {{"role", "worker_data"}, {"side", "server"}, {"device", "ib0"},
-                {"direction", "transmit"}},
-               1048576);
+  sink.Counter(
+      "ibpath_alluxio_bytes_total", "Bytes.",
+      {{"role", "worker_data"}, {"side", "server"}, {"device", "ib0"}, {"direction", "transmit"}},
+      1048576);
   sink.Gauge("ibpath_alluxio_connections", "Connections.",
              {{"role", "worker_data"}, {"side", "server"}, {"device", "ib0"}}, 3);
   sink.Gauge("ibpath_netdev_info", "Interfaces.",
-             {{"device", "ib0"}, {"transport", "infiniband"}, {"kind", ""}, {"operstate", "up"},
+             {{"device", "ib0"},
+              {"transport", "infiniband"},
+              {"kind", ""},
+              {"operstate", "up"},
               {"master", "bond\"0\\"}},
              1);
   sink.Declare("ibpath_alluxio_listener_info", "Listeners.", prometheus::MetricType::Gauge);

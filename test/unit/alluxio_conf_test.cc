@@ -36,13 +36,11 @@ TEST(AlluxioConf, FileOverridesPortsAndNamesDevices) {
   ASSERT_NE(c.RoleForPort(39997), nullptr);
   EXPECT_EQ(c.RoleForPort(39997)->role, "worker_data");
   EXPECT_EQ(c.RoleForPort(29997), nullptr);
-  EXPECT_EQ(c.bind_devices,
-            (std::vector<std::pair<std::string, std::string>>{
-                {"alluxio.worker.data.bind.device", "ib0"},
-                {"alluxio.user.network.data.bind.device", "ibp12s0"}}));
-  EXPECT_EQ(c.advertised_hosts,
-            (std::vector<std::pair<std::string, std::string>>{
-                {"alluxio.worker.hostname", "worker-7.ib"}}));
+  EXPECT_EQ(c.bind_devices, (std::vector<std::pair<std::string, std::string>>{
+                                {"alluxio.worker.data.bind.device", "ib0"},
+                                {"alluxio.user.network.data.bind.device", "ibp12s0"}}));
+  EXPECT_EQ(c.advertised_hosts, (std::vector<std::pair<std::string, std::string>>{
+                                    {"alluxio.worker.hostname", "worker-7.ib"}}));
 }
 
 TEST(AlluxioConf, SubstitutionReachesDevicesAndPorts) {

@@ -14,7 +14,8 @@ namespace {
 class CheckTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    sink.Gauge("ibpath_datapath_expected_device", "", {{"device", "ib0"}, {"source", "alluxio-conf"}}, 1);
+    sink.Gauge("ibpath_datapath_expected_device", "",
+               {{"device", "ib0"}, {"source", "alluxio-conf"}}, 1);
     sink.Gauge("ibpath_datapath_expected_device_present", "", {{"device", "ib0"}}, 1);
     sink.Gauge("ibpath_alluxio_port_info", "",
                {{"role", "worker_data"}, {"port", "29997"}, {"data_path", "true"}}, 1);
@@ -23,17 +24,22 @@ class CheckTest : public ::testing::Test {
     Netdev("ib0", "up");
     Netdev("eth0", "up");
     sink.Gauge("ibpath_alluxio_config_last_reload_success", "", {}, 1);
-    sink.Gauge("ibpath_alluxio_config_info", "", {{"path", "/etc/alluxio/alluxio-site.properties"}}, 1);
+    sink.Gauge("ibpath_alluxio_config_info", "", {{"path", "/etc/alluxio/alluxio-site.properties"}},
+               1);
     sink.Gauge("ibpath_collector_success", "", {{"collector", "netdev"}}, 1);
   }
   void Netdev(const std::string& dev, const std::string& state) {
     sink.Gauge("ibpath_netdev_info", "",
-               {{"device", dev}, {"transport", "infiniband"}, {"kind", ""}, {"operstate", state},
+               {{"device", dev},
+                {"transport", "infiniband"},
+                {"kind", ""},
+                {"operstate", state},
                 {"master", ""}},
                1);
   }
   void Connections(const std::string& role, const std::string& dev, double n, double fallback) {
-    sink.Gauge("ibpath_alluxio_connections", "", {{"role", role}, {"side", "server"}, {"device", dev}}, n);
+    sink.Gauge("ibpath_alluxio_connections", "",
+               {{"role", role}, {"side", "server"}, {"device", dev}}, n);
     sink.Gauge("ibpath_alluxio_fallback_connections", "", {}, fallback);
   }
   CheckResult Find(const std::string& name) {
@@ -52,7 +58,10 @@ class CheckTest : public ::testing::Test {
 TEST_F(CheckTest, HealthyDataPath) {
   Connections("worker_data", "ib0", 3, 0);
   sink.Gauge("ibpath_alluxio_listener_info", "",
-             {{"role", "worker_data"}, {"address", "198.18.0.1"}, {"port", "29997"}, {"device", "ib0"},
+             {{"role", "worker_data"},
+              {"address", "198.18.0.1"},
+              {"port", "29997"},
+              {"device", "ib0"},
               {"on_data_device", "true"}},
              1);
   EXPECT_EQ(Find("data_connections").status, CheckStatus::kOk);
@@ -83,7 +92,8 @@ TEST_F(CheckTest, AbsentFamiliesSkipNotFail) {
 
 TEST_F(CheckTest, MissingDataDeviceFailsAndDriversExplainIt) {
   sink.Gauge("ibpath_datapath_expected_device_present", "", {{"device", "ib1"}}, 0);
-  sink.Gauge("ibpath_datapath_expected_device", "", {{"device", "ib1"}, {"source", "alluxio-conf"}}, 1);
+  sink.Gauge("ibpath_datapath_expected_device", "", {{"device", "ib1"}, {"source", "alluxio-conf"}},
+             1);
   sink.Gauge("ibpath_kernel_module_loaded", "", {{"module", "ib_core"}}, 0);
   sink.Gauge("ibpath_kernel_module_loaded", "", {{"module", "ib_ipoib"}}, 0);
   CheckResult d = Find("data_devices");
@@ -103,12 +113,22 @@ TEST_F(CheckTest, PortDownIsNamedRocePortIgnored) {
   sink.Gauge("ibpath_ib_port_active", "", {{"ca", "mlx5_0"}, {"port", "1"}}, 0);
   sink.Gauge("ibpath_ib_port_active", "", {{"ca", "mlx5_2"}, {"port", "1"}}, 0);
   sink.Gauge("ibpath_ib_port_info", "",
-             {{"ca", "mlx5_0"}, {"port", "1"}, {"state", "DOWN"}, {"phys_state", "Polling"},
-              {"link_layer", "InfiniBand"}, {"lid", "0"}, {"sm_lid", "0"}},
+             {{"ca", "mlx5_0"},
+              {"port", "1"},
+              {"state", "DOWN"},
+              {"phys_state", "Polling"},
+              {"link_layer", "InfiniBand"},
+              {"lid", "0"},
+              {"sm_lid", "0"}},
              1);
   sink.Gauge("ibpath_ib_port_info", "",
-             {{"ca", "mlx5_2"}, {"port", "1"}, {"state", "DOWN"}, {"phys_state", "Disabled"},
-              {"link_layer", "Ethernet"}, {"lid", "0"}, {"sm_lid", "0"}},
+             {{"ca", "mlx5_2"},
+              {"port", "1"},
+              {"state", "DOWN"},
+              {"phys_state", "Disabled"},
+              {"link_layer", "Ethernet"},
+              {"lid", "0"},
+              {"sm_lid", "0"}},
              1);
   CheckResult r = Find("hca_ports");
   EXPECT_EQ(r.status, CheckStatus::kFail);
@@ -128,27 +148,38 @@ TEST_F(CheckTest, DatagramModeAtMaximumIsFineConnectedBelowWarns) {
 
 TEST_F(CheckTest, WildcardListenerWarnsEthernetListenerFails) {
   sink.Gauge("ibpath_alluxio_listener_info", "",
-             {{"role", "worker_data"}, {"address", "0.0.0.0"}, {"port", "29997"}, {"device", "any"},
+             {{"role", "worker_data"},
+              {"address", "0.0.0.0"},
+              {"port", "29997"},
+              {"device", "any"},
               {"on_data_device", "false"}},
              1);
   EXPECT_EQ(Find("listeners").status, CheckStatus::kWarn);
 
   MetricSink other;
-  other.Gauge("ibpath_alluxio_port_info", "", {{"role", "worker_data"}, {"port", "29997"}, {"data_path", "true"}}, 1);
+  other.Gauge("ibpath_alluxio_port_info", "",
+              {{"role", "worker_data"}, {"port", "29997"}, {"data_path", "true"}}, 1);
   other.Gauge("ibpath_alluxio_listener_info", "",
-              {{"role", "worker_data"}, {"address", "198.19.0.1"}, {"port", "29997"}, {"device", "eth0"},
+              {{"role", "worker_data"},
+               {"address", "198.19.0.1"},
+               {"port", "29997"},
+               {"device", "eth0"},
                {"on_data_device", "false"}},
               1);
   auto r = EvaluateChecks(other.Take());
-  auto it = std::find_if(r.begin(), r.end(), [](const CheckResult& c) { return c.name == "listeners"; });
+  auto it =
+      std::find_if(r.begin(), r.end(), [](const CheckResult& c) { return c.name == "listeners"; });
   ASSERT_NE(it, r.end());
   EXPECT_EQ(it->status, CheckStatus::kFail);
 }
 
 TEST_F(CheckTest, HostnameOnEthernetFails) {
   sink.Gauge("ibpath_alluxio_advertised_address_info", "",
-             {{"property", "alluxio.worker.hostname"}, {"host", "w1"}, {"address", "198.19.0.1"},
-              {"device", "eth0"}, {"on_data_device", "false"}},
+             {{"property", "alluxio.worker.hostname"},
+              {"host", "w1"},
+              {"address", "198.19.0.1"},
+              {"device", "eth0"},
+              {"on_data_device", "false"}},
              1);
   CheckResult r = Find("advertised_host");
   EXPECT_EQ(r.status, CheckStatus::kFail);

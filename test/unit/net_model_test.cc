@@ -1,7 +1,6 @@
 // Route cache, transports, expected devices: the pure parts of the network model.
-#include <linux/if_arp.h>
-
 #include <gtest/gtest.h>
+#include <linux/if_arp.h>
 
 #include "collectors/datapath.h"
 #include "collectors/source/netlink_route.h"

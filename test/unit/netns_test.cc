@@ -66,7 +66,8 @@ TEST(ContainerIdFromCgroup, Table) {
     std::optional<std::string> want;
   } cases[] = {
       {"0::/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod1234.slice/"
-       "cri-containerd-" + id + ".scope\n",
+       "cri-containerd-" +
+           id + ".scope\n",
        "3f4e1c2b9a8d"},
       {"12:memory:/kubepods/burstable/pod5678/" + id + "\n11:cpu:/kubepods/burstable/pod5678/" + id,
        "3f4e1c2b9a8d"},
@@ -164,9 +165,10 @@ TEST(NetnsHandle, OwnNamespaceRunsDirectly) {
   EXPECT_TRUE((*h)->is_own());
   int calls = 0;
   EXPECT_TRUE((*h)->Run([&] {
-                   ++calls;
-                   return Status::Ok();
-                 }).ok());
+                    ++calls;
+                    return Status::Ok();
+                  })
+                  .ok());
   EXPECT_EQ(calls, 1);
 }
 

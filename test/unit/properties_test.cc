@@ -32,32 +32,34 @@ INSTANTIATE_TEST_SUITE_P(
         ParseCase{"equals", "alluxio.a=1\n", {{"alluxio.a", {"1", 1}}}},
         ParseCase{"colon", "alluxio.a:1", {{"alluxio.a", {"1", 1}}}},
         ParseCase{"blank_separator", "alluxio.a   1 2", {{"alluxio.a", {"1 2", 1}}}},
-        ParseCase{"spaces_around_separator", "  alluxio.a \t= \f 1 ",
-                  {{"alluxio.a", {"1 ", 1}}}},
-        ParseCase{"blank_then_equals_value_keeps_second_equals", "alluxio.a = =x",
+        ParseCase{"spaces_around_separator", "  alluxio.a \t= \f 1 ", {{"alluxio.a", {"1 ", 1}}}},
+        ParseCase{"blank_then_equals_value_keeps_second_equals",
+                  "alluxio.a = =x",
                   {{"alluxio.a", {"=x", 1}}}},
-        ParseCase{"comments_and_blank_lines", "# c\n! c\n\n   \n  # indented\nalluxio.a=1",
+        ParseCase{"comments_and_blank_lines",
+                  "# c\n! c\n\n   \n  # indented\nalluxio.a=1",
                   {{"alluxio.a", {"1", 6}}}},
         ParseCase{"key_without_value", "alluxio.a\n", {{"alluxio.a", {"", 1}}}},
-        ParseCase{"continuation_drops_indent", "alluxio.a=one, \\\n     two\n",
+        ParseCase{"continuation_drops_indent",
+                  "alluxio.a=one, \\\n     two\n",
                   {{"alluxio.a", {"one, two", 1}}}},
-        ParseCase{"even_backslashes_do_not_continue", "alluxio.a=x\\\\\nalluxio.b=y",
+        ParseCase{"even_backslashes_do_not_continue",
+                  "alluxio.a=x\\\\\nalluxio.b=y",
                   {{"alluxio.a", {"x\\", 1}}, {"alluxio.b", {"y", 2}}}},
-        ParseCase{"comment_never_continues", "# note \\\nalluxio.a=1",
-                  {{"alluxio.a", {"1", 2}}}},
-        ParseCase{"crlf_and_cr", "alluxio.a=1\r\nalluxio.b=2\ralluxio.c=3",
+        ParseCase{"comment_never_continues", "# note \\\nalluxio.a=1", {{"alluxio.a", {"1", 2}}}},
+        ParseCase{"crlf_and_cr",
+                  "alluxio.a=1\r\nalluxio.b=2\ralluxio.c=3",
                   {{"alluxio.a", {"1", 1}}, {"alluxio.b", {"2", 2}}, {"alluxio.c", {"3", 3}}}},
-        ParseCase{"escaped_separator_in_key", "alluxio.a\\=b\\ c=v",
-                  {{"alluxio.a=b c", {"v", 1}}}},
-        ParseCase{"escapes", "alluxio.a=\\t\\n\\r\\f\\\\\\q",
-                  {{"alluxio.a", {"\t\n\r\f\\q", 1}}}},
-        ParseCase{"unicode", "alluxio.a=\\u00e9\\u4E2D", {{"alluxio.a", {"\xC3\xA9\xE4\xB8\xAD", 1}}}},
-        ParseCase{"surrogate_pair", "alluxio.a=\\uD83D\\uDE00",
-                  {{"alluxio.a", {"\xF0\x9F\x98\x80", 1}}}},
-        ParseCase{"later_definition_wins", "alluxio.a=1\nalluxio.a=2",
-                  {{"alluxio.a", {"2", 2}}}},
+        ParseCase{"escaped_separator_in_key", "alluxio.a\\=b\\ c=v", {{"alluxio.a=b c", {"v", 1}}}},
+        ParseCase{"escapes", "alluxio.a=\\t\\n\\r\\f\\\\\\q", {{"alluxio.a", {"\t\n\r\f\\q", 1}}}},
+        ParseCase{
+            "unicode", "alluxio.a=\\u00e9\\u4E2D", {{"alluxio.a", {"\xC3\xA9\xE4\xB8\xAD", 1}}}},
+        ParseCase{
+            "surrogate_pair", "alluxio.a=\\uD83D\\uDE00", {{"alluxio.a", {"\xF0\x9F\x98\x80", 1}}}},
+        ParseCase{"later_definition_wins", "alluxio.a=1\nalluxio.a=2", {{"alluxio.a", {"2", 2}}}},
         ParseCase{"trailing_backslash_at_eof", "alluxio.a=1\\", {{"alluxio.a", {"1", 1}}}},
-        ParseCase{"continuation_line_number_is_first", "\nalluxio.a=1\\\n2\nalluxio.b=3",
+        ParseCase{"continuation_line_number_is_first",
+                  "\nalluxio.a=1\\\n2\nalluxio.b=3",
                   {{"alluxio.a", {"12", 2}}, {"alluxio.b", {"3", 4}}}}),
     [](const auto& info) { return std::string(info.param.name); });
 
@@ -118,9 +120,9 @@ TEST(Substitution, CycleAndUnknownFailOnlyTheirKeys) {
       "alluxio.worker.data.bind.device=ib0\n"
       "alluxio.literal=${not closed\n");
   ResolvedProperties r = ResolveSubstitutions(p, NoDefaults);
-  EXPECT_EQ(r.values, (std::map<std::string, std::string>{
-                          {"alluxio.worker.data.bind.device", "ib0"},
-                          {"alluxio.literal", "${not closed"}}));
+  EXPECT_EQ(r.values,
+            (std::map<std::string, std::string>{{"alluxio.worker.data.bind.device", "ib0"},
+                                                {"alluxio.literal", "${not closed"}}));
   ASSERT_EQ(r.problems.size(), 4u);
   for (const PropertyProblem& problem : r.problems) {
     if (problem.key == "alluxio.u") {

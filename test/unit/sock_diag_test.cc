@@ -1,3 +1,6 @@
+#include "collectors/source/sock_diag.h"
+
+#include <gtest/gtest.h>
 #include <linux/inet_diag.h>
 #include <linux/netlink.h>
 #include <linux/sock_diag.h>
@@ -7,10 +10,6 @@
 
 #include <cstring>
 #include <vector>
-
-#include <gtest/gtest.h>
-
-#include "collectors/source/sock_diag.h"
 
 namespace ibpath {
 namespace {
@@ -48,10 +47,8 @@ bool KernelAccepts(const std::vector<uint8_t>& bc) {
         min_len += sizeof(inet_diag_bc_op);
         if (len < min_len) return false;
         break;
-      case INET_DIAG_BC_JMP:
-        break;
-      default:
-        return false;
+      case INET_DIAG_BC_JMP: break;
+      default: return false;
     }
     if (op.no < min_len || op.no > len + 4 || (op.no & 3)) return false;
     if (op.no < len && !ValidCc(bc, static_cast<int>(bc.size()), len - op.no)) return false;
@@ -78,8 +75,8 @@ TEST(PortFilter, MatchesSourceOrDestinationPort) {
     uint16_t sport, dport;
     bool want;
   } cases[] = {
-      {29997, 40000, true},  {40000, 29997, true},  {29999, 1, true},    {1, 28080, true},
-      {29998, 40000, false}, {40000, 29998, false}, {0, 0, false},       {65535, 65535, false},
+      {29997, 40000, true},  {40000, 29997, true},  {29999, 1, true},     {1, 28080, true},
+      {29998, 40000, false}, {40000, 29998, false}, {0, 0, false},        {65535, 65535, false},
       {28079, 28081, false}, {29996, 29998, false}, {28080, 28080, true},
   };
   for (const Case& c : cases) {
