@@ -32,7 +32,7 @@ void InfinibandCollector::Export(const IbReading& reading, MetricSink& out) {
   }
   out.Declare("ibpath_ib_port_hw_events_total", "Driver counters of the port (hw_counters/).",
               MetricType::Counter);
-  out.Declare("ibpath_ib_port_counter_saturated",
+  out.Declare("ibpath_ib_port_saturated",
               "1 for a 32-bit-or-narrower port counter stuck at its maximum: it no longer counts "
               "until cleared (e.g. perfquery -x -R).",
               MetricType::Gauge);
@@ -71,7 +71,7 @@ void InfinibandCollector::Export(const IbReading& reading, MetricSink& out) {
                     static_cast<double>(v));
       }
       for (const std::string& name : p.counters.saturated) {
-        out.Gauge("ibpath_ib_port_counter_saturated", "",
+        out.Gauge("ibpath_ib_port_saturated", "",
                   {{"ca", ca.name}, {"port", std::to_string(p.number)}, {"counter", name}}, 1);
       }
     }

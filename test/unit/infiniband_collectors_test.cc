@@ -54,7 +54,7 @@ TEST(InfinibandCollector, ActiveNdrPortFromSysfs) {
     EXPECT_THAT(text, HasSubstr(line));
   }
   EXPECT_THAT(text, Not(HasSubstr("lifespan")));
-  EXPECT_THAT(text, Not(HasSubstr("ibpath_ib_port_counter_saturated{")));
+  EXPECT_THAT(text, Not(HasSubstr("ibpath_ib_port_saturated{")));
 }
 
 TEST(InfinibandCollector, DownPortAndRoce) {
@@ -77,7 +77,7 @@ TEST(InfinibandCollector, SaturatedAndBrokenCounters) {
   Status s;
   const std::string text = Scrape(c, &s);
   EXPECT_TRUE(s.ok()) << "partial results are results: " << s.ToString();
-  EXPECT_THAT(text, HasSubstr("ibpath_ib_port_counter_saturated{ca=\"mlx5_0\",port=\"1\","
+  EXPECT_THAT(text, HasSubstr("ibpath_ib_port_saturated{ca=\"mlx5_0\",port=\"1\","
                               "counter=\"port_xmit_data\"} 1\n"));
   EXPECT_THAT(text, HasSubstr("ibpath_read_problems{collector=\"infiniband\"} 7\n"));
   EXPECT_THAT(text, HasSubstr("ibpath_ib_ca_info{ca=\"mlx5_1\""));
