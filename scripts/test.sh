@@ -35,9 +35,8 @@ if [ "$mode" = plain ] || [ "$mode" = all ]; then
   run build
 fi
 if [ "$mode" = sanitize ] || [ "$mode" = all ]; then
-  # detect_leaks: CivetWeb and libnl keep process-lifetime allocations that
-  # LeakSanitizer reports at exit; leaks in our code are caught by the unit
-  # tests, which run without those libraries' globals.
+  # Leak detection on: every agent the lab starts must also exit (SIGTERM)
+  # without a LeakSanitizer report, or its test fails on the exit status.
   # clang, so that the sanitizer build also builds and runs the libFuzzer
   # targets (test/fuzz/): one sanitizer build covers both.
   # A build-asan/ configured by GCC before keeps its compiler: start afresh.
