@@ -19,13 +19,10 @@ real cluster's management network.
 Cluster.close() stops everything and deletes what it created, also on error.
 """
 import os
-import shutil
-import signal
 import subprocess
-import tempfile
-import time
 
-from lab import DATA_PORT, PYTHON, STANDIN, agent_binary, run, wait_links_up
+from lab import (DATA_PORT, PYTHON, STANDIN, NamespaceLab, agent_binary, run, wait_for,  # noqa: F401
+                 wait_links_up)
 
 AGENT_PORT = 9879
 SWITCH_ETH = "198.19.0.254"
@@ -48,16 +45,14 @@ class Node:
         self.agent_flags = []  # per node, after the cluster's own
 
 
-class Cluster:
+class Cluster(NamespaceLab):
     def __init__(self, workers=3, clients=3, agent_flags=()):
         self.tag = "ibpx%d" % (os.getpid() % 100000)
         self.switch = self.tag + "-sw"
-        self.tmp = tempfile.mkdtemp(prefix="ibpath-cluster-")
+        super().__init__("ibpath-cluster-")
         self.workers = [Node(self, "w%d" % (i + 1), 11 + i) for i in range(workers)]
         self.clients = [Node(self, "c%d" % (i + 1), 21 + i) for i in range(clients)]
         self.nodes = self.workers + self.clients
-        self.procs = []
-        self.namespaces = []
         self.agent_flags = list(agent_flags)
         try:
             self._build()
@@ -67,16 +62,8 @@ class Cluster:
 
     # --- topology ---------------------------------------------------------
 
-    def _ns(self, ns):
-        run("ip", "netns", "add", ns)
-        self.namespaces.append(ns)
-        os.makedirs("/etc/netns/" + ns, exist_ok=True)
-        run("ip", "-n", ns, "link", "set", "lo", "up")
-        for key in ("all", "default"):
-            run("ip", "netns", "exec", ns, "sysctl", "-qw", "net.ipv4.conf.%s.rp_filter=0" % key)
-
     def _build(self):
-        self._ns(self.switch)
+        self.add_netns(self.switch)
         for br in ("br-ib", "br-eth"):
             run("ip", "-n", self.switch, "link", "add", br, "type", "bridge")
             run("ip", "-n", self.switch, "link", "set", br, "up")
@@ -84,7 +71,7 @@ class Cluster:
         hosts = "127.0.0.1 localhost\n" + "".join(
             "%s %s.lab\n" % (w.ib, w.name) for w in self.workers)
         for node in self.nodes:
-            self._ns(node.ns)
+            self.add_netns(node.ns)
             with open("/etc/netns/%s/hosts" % node.ns, "w") as f:
                 f.write(hosts)
             for dev, br, addr in (("ib0", "br-ib", node.ib), ("eth0", "br-eth", node.eth)):
@@ -102,19 +89,6 @@ class Cluster:
                 f.write(CONF.format(hostname=node.name + ".lab" if node.is_worker else ""))
 
     # --- processes --------------------------------------------------------
-
-    def spawn(self, ns, *cmd, stdin=subprocess.DEVNULL, name="proc"):
-        log = open(os.path.join(self.tmp, "%s-%d.log" % (name, len(self.procs))), "w+")
-        p = subprocess.Popen(("ip", "netns", "exec", ns) + tuple(cmd), stdin=stdin,
-                             stdout=subprocess.PIPE, stderr=log, text=True)
-        p.log = log
-        self.procs.append(p)
-        return p
-
-    def log_of(self, p):
-        p.log.flush()
-        p.log.seek(0)
-        return p.log.read()[-4000:]
 
     def start_agents(self):
         for node in self.nodes:
@@ -158,38 +132,3 @@ class Cluster:
 
     def restore(self, worker, client):
         run("ip", "-n", worker.ns, "route", "del", client.ib + "/32")
-
-    # --- teardown ---------------------------------------------------------
-
-    def close(self):
-        for p in reversed(self.procs):
-            if p.poll() is None:
-                if p.stdin:
-                    try:
-                        p.stdin.close()
-                    except OSError:
-                        pass
-                p.send_signal(signal.SIGTERM)
-                try:
-                    p.wait(10)
-                except subprocess.TimeoutExpired:
-                    p.kill()
-                    p.wait()
-            p.log.close()
-            if p.stdout:
-                p.stdout.close()
-        for ns in reversed(self.namespaces):
-            run("ip", "netns", "del", ns, check=False)
-            shutil.rmtree("/etc/netns/" + ns, ignore_errors=True)
-        shutil.rmtree(self.tmp, ignore_errors=True)
-
-
-def wait_for(predicate, what, timeout=60, interval=0.2):
-    deadline = time.monotonic() + timeout
-    while True:
-        v = predicate()
-        if v:
-            return v
-        if time.monotonic() > deadline:
-            raise AssertionError("timed out after %ss waiting for %s" % (timeout, what))
-        time.sleep(interval)

@@ -106,7 +106,82 @@ def run(*cmd, check=True):
     return r
 
 
-class Lab:
+class NamespaceLab:
+    """What every lab of namespaces shares: a scratch directory, the
+    namespaces it created, and the processes it started, each with its
+    stderr in a log file. close() stops the processes (SIGTERM, then
+    SIGKILL) in reverse order, deletes the namespaces and the directory."""
+
+    def __init__(self, prefix):
+        self.tmp = tempfile.mkdtemp(prefix=prefix)
+        self.procs = []
+        self.namespaces = []
+
+    def add_netns(self, ns):
+        """A namespace with lo up, rp_filter off (asymmetric routes deliver)
+        and its own /etc/netns/<ns>/ for a hosts file."""
+        run("ip", "netns", "add", ns)
+        self.namespaces.append(ns)
+        os.makedirs("/etc/netns/" + ns, exist_ok=True)
+        run("ip", "-n", ns, "link", "set", "lo", "up")
+        for key in ("all", "default"):
+            run("ip", "netns", "exec", ns, "sysctl", "-qw", "net.ipv4.conf.%s.rp_filter=0" % key)
+
+    def spawn(self, ns, *cmd, stdin=subprocess.DEVNULL, name="proc", env=None):
+        """Starts `cmd` in namespace `ns` (None: the caller's own namespace)."""
+        log = open(os.path.join(self.tmp, "%s-%d.log" % (name, len(self.procs))), "w+")
+        prefix = ("ip", "netns", "exec", ns) if ns else ()
+        p = subprocess.Popen(prefix + tuple(cmd), stdin=stdin, stdout=subprocess.PIPE, stderr=log,
+                             text=True, env=None if env is None else dict(os.environ, **env))
+        p.log = log
+        self.procs.append(p)
+        return p
+
+    def log_of(self, p):
+        p.log.flush()
+        p.log.seek(0)
+        return p.log.read()[-4000:]
+
+    @staticmethod
+    def wait_for(predicate, what, timeout=30, interval=0.1):
+        """Polls `predicate` until it returns something truthy; the value is
+        returned. Fails with `what` after `timeout` seconds."""
+        deadline = time.monotonic() + timeout
+        while True:
+            v = predicate()
+            if v:
+                return v
+            if time.monotonic() > deadline:
+                raise AssertionError("timed out after %ss waiting for %s" % (timeout, what))
+            time.sleep(interval)
+
+    def close(self):
+        for p in reversed(self.procs):
+            if p.poll() is None:
+                if p.stdin:
+                    try:
+                        p.stdin.close()
+                    except OSError:
+                        pass
+                p.send_signal(signal.SIGTERM)
+                try:
+                    p.wait(10)
+                except subprocess.TimeoutExpired:
+                    p.kill()
+                    p.wait()
+            p.log.close()
+            if p.stdout:
+                p.stdout.close()
+        for ns in reversed(self.namespaces):
+            run("ip", "netns", "del", ns, check=False)
+            shutil.rmtree("/etc/netns/" + ns, ignore_errors=True)
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+
+wait_for = NamespaceLab.wait_for
+
+
+class Lab(NamespaceLab):
     def __init__(self, fabric="ib0"):
         """`fabric`: the fabric device's name on both nodes (ib0; net1 for
         pod-like namespaces, as Multus names the second interface)."""
@@ -114,9 +189,7 @@ class Lab:
         tag = "%d-%d" % (os.getpid(), int(time.monotonic_ns() % 100000))
         self.worker = "ibpw-" + tag
         self.client = "ibpc-" + tag
-        self.tmp = tempfile.mkdtemp(prefix="ibpath-lab-")
-        self.procs = []
-        self.created = []
+        super().__init__("ibpath-lab-")
         try:
             self._build()
         except BaseException:
@@ -125,13 +198,8 @@ class Lab:
 
     def _build(self):
         for ns in (self.worker, self.client):
-            run("ip", "netns", "add", ns)
-            self.created.append(ns)
-            os.makedirs("/etc/netns/" + ns, exist_ok=True)
+            self.add_netns(ns)
             self.write_hosts(ns, {})
-            run("ip", "-n", ns, "link", "set", "lo", "up")
-            for key in ("all", "default"):
-                run("ip", "netns", "exec", ns, "sysctl", "-qw", "net.ipv4.conf.%s.rp_filter=0" % key)
         for dev, w, c in ((self.fabric, WORKER_IB, CLIENT_IB), ("eth0", WORKER_ETH, CLIENT_ETH)):
             run("ip", "link", "add", "name", dev, "netns", self.worker, "type", "veth",
                 "peer", "name", dev, "netns", self.client)
@@ -159,16 +227,6 @@ class Lab:
         return path
 
     # --- processes --------------------------------------------------------
-
-    def spawn(self, ns, *cmd, stdin=subprocess.DEVNULL, name="proc", env=None):
-        """Starts `cmd` in namespace `ns` (None: the test's own namespace)."""
-        log = open(os.path.join(self.tmp, "%s-%d.log" % (name, len(self.procs))), "w+")
-        prefix = ("ip", "netns", "exec", ns) if ns else ()
-        p = subprocess.Popen(prefix + tuple(cmd), stdin=stdin, stdout=subprocess.PIPE, stderr=log,
-                             text=True, env=None if env is None else dict(os.environ, **env))
-        p.log = log
-        self.procs.append(p)
-        return p
 
     def start_worker(self, listen="0.0.0.0", port=DATA_PORT, extra=(), env=None):
         p = self.spawn(self.worker, PYTHON, STANDIN, "worker", "--listen", listen, "--port",
@@ -217,11 +275,6 @@ class Lab:
         self.wait_for(lambda: self.scrape(check=False) is not None, "the agent to answer /metrics")
         return self.agent
 
-    def log_of(self, p):
-        p.log.flush()
-        p.log.seek(0)
-        return p.log.read()[-4000:]
-
     # --- observation ------------------------------------------------------
 
     def scrape(self, path="/metrics", check=True):
@@ -250,18 +303,6 @@ class Lab:
         return m
 
     history = []
-
-    def wait_for(self, predicate, what, timeout=30):
-        """Polls `predicate` until it returns something truthy; the value is
-        returned. Fails with `what` after `timeout` seconds."""
-        deadline = time.monotonic() + timeout
-        while True:
-            v = predicate()
-            if v:
-                return v
-            if time.monotonic() > deadline:
-                raise AssertionError("timed out after %ss waiting for %s" % (timeout, what))
-            time.sleep(0.1)
 
     def wait_metric(self, what, predicate, timeout=30):
         """Scrapes until predicate(metrics) is truthy; returns that scrape."""
@@ -296,30 +337,6 @@ class Lab:
                     raise AssertionError("counter went backwards: %s %s: %s -> %s" %
                                          (key[0], dict(key[1]), seen[key], v))
                 seen[key] = v
-
-    # --- teardown ---------------------------------------------------------
-
-    def close(self):
-        for p in reversed(self.procs):
-            if p.poll() is None:
-                if p.stdin:
-                    try:
-                        p.stdin.close()
-                    except OSError:
-                        pass
-                p.send_signal(signal.SIGTERM)
-                try:
-                    p.wait(10)
-                except subprocess.TimeoutExpired:
-                    p.kill()
-                    p.wait()
-            p.log.close()
-            if p.stdout:
-                p.stdout.close()
-        for ns in self.created:
-            run("ip", "netns", "del", ns, check=False)
-            shutil.rmtree("/etc/netns/" + ns, ignore_errors=True)
-        shutil.rmtree(self.tmp, ignore_errors=True)
 
 
 class LabTestCase(unittest.TestCase):
