@@ -28,28 +28,12 @@ import sys
 import time
 import urllib.request
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import conn_scale  # noqa: E402  (CPU and memory of the agent, read the same way)
+
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 STANDIN = os.path.join(REPO, "test", "lab", "standin.py")
 AGENT = os.environ.get("IBPATH_AGENT", os.path.join(REPO, "build", "ibpath-agent"))
-
-
-def cpu_ns(pid):
-    total = 0
-    for t in os.listdir("/proc/%d/task" % pid):
-        try:
-            with open("/proc/%d/task/%s/schedstat" % (pid, t)) as f:
-                total += int(f.read().split()[0])
-        except OSError:
-            pass
-    return total
-
-
-def status_kib(pid, key):
-    with open("/proc/%d/status" % pid) as f:
-        for line in f:
-            if line.startswith(key + ":"):
-                return int(line.split()[1])
-    return 0
 
 
 def scrape(port):
@@ -108,16 +92,17 @@ def measure(n, conns, tag):
         seen = len(re.findall(r'^ibpath_netns_info\{netns="ibpb-', text or "", re.M))
         samples = []
         for _ in range(5):
-            before = cpu_ns(agent.pid)
+            before = conn_scale.agent_cpu_ns(agent.pid)
             text = scrape(port)
-            samples.append((cpu_ns(agent.pid) - before) / 1e6)
+            samples.append((conn_scale.agent_cpu_ns(agent.pid) - before) / 1e6)
         per_ns = {}
         for m in re.finditer(r'^ibpath_alluxio_connections\{netns="(ibpb-[^"]+)"[^}]*\} (\S+)$', text, re.M):
             per_ns[m.group(1)] = per_ns.get(m.group(1), 0) + float(m.group(2))
         ok = seen == n and all(per_ns.get(ns) == 2 * conns for ns in names)
         return {
             "n": n, "seen": seen, "ok": ok, "cpu_ms": statistics.median(samples),
-            "rss": status_kib(agent.pid, "VmRSS") / 1024, "hwm": status_kib(agent.pid, "VmHWM") / 1024,
+            "rss": conn_scale.proc_status_kib(agent.pid, "VmRSS") / 1024,
+            "hwm": conn_scale.proc_status_kib(agent.pid, "VmHWM") / 1024,
             "threads": len(os.listdir("/proc/%d/task" % agent.pid)),
         }
     finally:
