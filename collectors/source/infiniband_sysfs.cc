@@ -13,9 +13,7 @@
 #include <limits>
 
 namespace ibpath {
-namespace {
-
-std::string_view Trim(std::string_view s) {
+std::string_view TrimSysfsValue(std::string_view s) {
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t' || s.front() == '\n')) {
     s.remove_prefix(1);
   }
@@ -25,6 +23,10 @@ std::string_view Trim(std::string_view s) {
   }
   return s;
 }
+
+namespace {
+
+std::string_view Trim(std::string_view s) { return TrimSysfsValue(s); }
 
 // Reads a small sysfs attribute. sysfs attributes are at most a page.
 // Errors name `label` (the path relative to the sysfs root).

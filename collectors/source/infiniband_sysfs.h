@@ -139,6 +139,9 @@ Result<int> ParseIbStateFile(std::string_view text);
 Result<double> ParseIbRate(std::string_view text);
 // Decimal or 0x-hex unsigned; "N/A (no PMA)" is Unavailable, other text
 // InvalidData.
+// The text of a sysfs value without surrounding blanks, newline and NULs,
+// as every parser here sees it.
+std::string_view TrimSysfsValue(std::string_view s);
 Result<uint64_t> ParseSysfsUint(std::string_view text);
 // "datagram" / "connected".
 Result<IpoibMode> ParseIpoibMode(std::string_view text);

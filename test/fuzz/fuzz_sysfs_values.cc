@@ -12,25 +12,10 @@
 #include "collectors/source/infiniband_sysfs.h"
 #include "test/fuzz/fuzz_check.h"
 
-namespace {
-
-std::string_view Trim(std::string_view s) {  // the parsers' own trimming
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t' || s.front() == '\n')) {
-    s.remove_prefix(1);
-  }
-  while (!s.empty() &&
-         (s.back() == ' ' || s.back() == '\t' || s.back() == '\n' || s.back() == '\0')) {
-    s.remove_suffix(1);
-  }
-  return s;
-}
-
-}  // namespace
-
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, std::size_t size) {
   using namespace ibpath;
   const std::string_view text(reinterpret_cast<const char*>(data), size);
-  const std::string_view trimmed = Trim(text);
+  const std::string_view trimmed = TrimSysfsValue(text);
 
   if (Result<uint64_t> v = ParseSysfsUint(text); v.ok()) {
     Result<uint64_t> dec = ParseSysfsUint(std::to_string(*v) + "\n");
