@@ -470,7 +470,7 @@ std::shared_ptr<const LoadedWebConfig> WebConfigState::Current() const {
   return current_;
 }
 
-std::vector<WebConfigState::FileId> WebConfigState::Identify(const LoadedWebConfig* cur) const {
+std::vector<FileId> WebConfigState::Identify(const LoadedWebConfig* cur) const {
   std::vector<std::string> files = {path_};
   if (cur != nullptr && cur->config.tls) {
     files.push_back(cur->config.tls->cert_file);
@@ -478,18 +478,7 @@ std::vector<WebConfigState::FileId> WebConfigState::Identify(const LoadedWebConf
     files.push_back(cur->config.tls->client_ca_file);
   }
   std::vector<FileId> out;
-  for (const std::string& f : files) {
-    FileId id;
-    struct stat st {};
-    if (!f.empty() && stat(f.c_str(), &st) == 0) {
-      id.dev = st.st_dev;
-      id.ino = st.st_ino;
-      id.size = st.st_size;
-      id.mtime_ns = int64_t{st.st_mtim.tv_sec} * 1000000000 + st.st_mtim.tv_nsec;
-      id.ctime_ns = int64_t{st.st_ctim.tv_sec} * 1000000000 + st.st_ctim.tv_nsec;
-    }
-    out.push_back(id);
-  }
+  for (const std::string& f : files) out.push_back(FileId::Of(f));
   return out;
 }
 

@@ -34,6 +34,7 @@
 #include <vector>
 
 #include "collectors/collector.h"
+#include "collectors/source/file_id.h"
 #include "collectors/source/status.h"
 
 namespace ibpath {
@@ -126,14 +127,6 @@ class WebConfigState : public Collector {
   uint64_t bcrypt_runs() const;
 
  private:
-  struct FileId {
-    dev_t dev = 0;
-    ino_t ino = 0;
-    off_t size = -1;
-    int64_t mtime_ns = -1;
-    int64_t ctime_ns = -1;
-    bool operator==(const FileId&) const = default;
-  };
   explicit WebConfigState(std::string path) : path_(std::move(path)) {}
   // The configuration file and the files `config` names.
   std::vector<FileId> Identify(const LoadedWebConfig* config) const;

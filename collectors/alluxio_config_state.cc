@@ -51,21 +51,9 @@ namespace {
 constexpr std::size_t kMaxConfBytes = 4 << 20;  // real site files are a few KiB
 }  // namespace
 
-// Editors replace files by rename as often as they rewrite them in place, so
-// identity (device, inode) counts as much as size and mtime.
-AlluxioConfigState::FileId AlluxioConfigState::Identify(const std::string& path) {
-  FileId id;
-  struct stat st {};
-  if (stat(path.c_str(), &st) == 0) {
-    id = {st.st_dev, st.st_ino, st.st_size,
-          static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec};
-  }
-  return id;
-}
-
 Status AlluxioConfigState::Reload() {
   if (path_.empty()) return Status::Ok();
-  const FileId id = Identify(path_);
+  const FileId id = FileId::Of(path_);
   Result<std::string> text = ReadSmallFile(path_, kMaxConfBytes);
 
   std::lock_guard<std::mutex> lock(mu_);
@@ -114,7 +102,7 @@ Status AlluxioConfigState::Reload() {
 
 bool AlluxioConfigState::ReloadIfChanged() {
   if (path_.empty()) return false;
-  const FileId id = Identify(path_);
+  const FileId id = FileId::Of(path_);
   {
     std::lock_guard<std::mutex> lock(mu_);
     if (id == last_seen_) return false;

@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "collectors/source/alluxio_conf.h"
+#include "collectors/source/file_id.h"
 #include "collectors/source/status.h"
 
 namespace ibpath {
@@ -48,14 +49,6 @@ class AlluxioConfigState {
   const std::string& path() const { return path_; }
 
  private:
-  struct FileId {
-    dev_t dev = 0;
-    ino_t ino = 0;
-    off_t size = -1;
-    int64_t mtime_ns = -1;
-    bool operator==(const FileId&) const = default;
-  };
-  static FileId Identify(const std::string& path);
   const std::string path_;
   mutable std::mutex mu_;
   std::shared_ptr<const AlluxioConf> current_;
