@@ -221,8 +221,14 @@ def f_many_entries(rng, tree, files, dirs):
     d = os.path.join(tree, rng.choice(cas), "hw_counters")
     os.makedirs(d, exist_ok=True)
     for i in range(400):
-        with open(os.path.join(d, f"c{i}"), "w") as f:
-            f.write(f"{rng.randint(0, 1 << 64)}\n")
+        value = f"{rng.randint(0, 1 << 64)}\n"
+        # "x": never open what an earlier fault left at that name (a FIFO
+        # would block this open for ever; a loop or link is a fault to keep).
+        try:
+            with open(os.path.join(d, f"c{i}"), "x") as f:
+                f.write(value)
+        except FileExistsError:
+            pass
     return f"400 hw_counters under {os.path.relpath(d, tree)}"
 
 
